@@ -1,0 +1,48 @@
+"""Test setup: two logical CPU devices (so MirroredStrategy has two replicas), shared fixtures."""
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.environ.get("TFGUIDED_SHARED_DATA", os.path.join(REPO, "..", "shared", "data"))
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+def shared_path(*parts):
+    """A path under ../shared/data, or a skip saying it is absent."""
+    path = os.path.join(SHARED_DATA, *parts)
+    if not os.path.exists(path):
+        pytest.skip(f"real data not found at {path} (set TFGUIDED_SHARED_DATA)")
+    return path
+
+
+def run_cli(args, cwd=REPO, timeout=900, check=True):
+    """Runs `python <args>` in a subprocess; returns the CompletedProcess (stdout+stderr text)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    proc = subprocess.run([sys.executable] + list(args), cwd=cwd, env=env, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """The tiny synthetic dataset, generated and converted once per session."""
+    from tfguided import configs
+    from tfrecords_tools import msra, synthetic, voc
+
+    root = tmp_path_factory.mktemp("tiny_data")
+    cfg = configs.preset("tiny").data
+    synthetic.generate(str(root / "raw"), cfg.synthetic, seed=0)
+    voc.convert(str(root / "raw" / "VOC2012"), str(root / "voc"), verbose=False)
+    msra.convert(str(root / "raw" / "MSRA"), str(root / "msra"), verbose=False)
+    return root

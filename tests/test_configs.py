@@ -1,0 +1,43 @@
+"""Presets and command-line overrides of the config dataclasses."""
+
+import pytest
+
+from tfguided import configs
+
+
+def test_paper_defaults():
+    cfg = configs.preset("voc12")
+    assert (cfg.seeder.net.input_size, cfg.seeder.train.batch_size, cfg.seeder.train.steps) == (321, 15, 8000)
+    assert (cfg.seeder.train.learning_rate, cfg.seeder.train.momentum) == (1e-3, 0.9)
+    assert (cfg.seeder.train.weight_decay, cfg.seeder.train.decay_every) == (5e-4, 2000)
+    assert cfg.segmenter.train.last_layer_lr_mult == 10.0 and cfg.segmenter.net.fc6_dilation == 12
+    assert (cfg.guide.tau, cfg.guide.saliency_fraction, cfg.guide.min_component_fraction) == (0.2, 0.5, 0.01)
+    assert cfg.evaluate.crf.params == "deeplab" and configs.CRF_PARAMS["deeplab"]["bilateral_xy"] == 121
+    assert configs.CRF_PARAMS["sec"]["bilateral_weight"] == 10 and cfg.guide.undecided == "ignore"
+
+
+def test_override_types_and_nesting():
+    cfg = configs.override(configs.preset("tiny"), [
+        "seeder.train.steps=7", "guide.tau=0.3", "seeder.net.batch_norm=false", "guide.crf.params=sec"])
+    assert cfg.seeder.train.steps == 7 and cfg.guide.tau == 0.3
+    assert cfg.seeder.net.batch_norm is False and cfg.guide.crf.params == "sec"
+    assert configs.diff(cfg, configs.preset("tiny")) == {
+        "seeder.train.steps": 7, "guide.tau": 0.3, "seeder.net.batch_norm": False, "guide.crf.params": "sec"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("seeder.train.stepz=1", "no field 'stepz'"),
+    ("seedr.train.steps=1", "no section 'seedr'"),
+    ("seeder.train.steps=many", "expected a int"),
+    ("seeder.net.batch_norm=maybe", "expected true or false"),
+    ("seeder.train", "expected section.field=value"),
+    ("seeder.net=1", "names a section"),
+])
+def test_bad_overrides_are_explained(bad, message):
+    with pytest.raises(ValueError, match=message):
+        configs.override(configs.preset("tiny"), [bad])
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown preset"):
+        configs.preset("huge")

@@ -1,0 +1,90 @@
+"""tf.data preprocessing ops give the same result eagerly and inside Dataset.map."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfguided.data import pipelines, records
+
+
+def _example():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (20, 30, 3)).astype(np.uint8)
+    mask = rng.integers(0, 3, (20, 30)).astype(np.uint8)
+    png = tf.io.encode_png(image).numpy()
+    ex = records.Example(id="a", image=png, height=20, width=30, labels=(2, 3),
+                         mask=records.encode_mask(mask))
+    return records.parse(tf.constant(ex.serialize())), image, mask
+
+
+def _both(fn, ex):
+    eager = fn(ex)
+    mapped = next(iter(tf.data.Dataset.from_tensors(ex).map(fn)))
+    return eager, mapped
+
+
+def test_decode_eager_and_mapped():
+    ex, image, mask = _example()
+    eager, mapped = _both(pipelines.decode, ex)
+    for out in (eager, mapped):
+        np.testing.assert_array_equal(out["pixels"].numpy(), image)
+        np.testing.assert_array_equal(out["target"].numpy(), mask)
+
+
+def test_decode_without_mask_gives_ignore():
+    ex, image, _ = _example()
+    ex = dict(ex, mask=tf.constant(b""))
+    eager, mapped = _both(pipelines.decode, ex)
+    for out in (eager, mapped):
+        assert out["target"].shape == (20, 30) and np.all(out["target"].numpy() == 255)
+
+
+def test_multi_hot_eager_and_mapped():
+    fn = lambda labels: pipelines.multi_hot(labels, 4)
+    labels = tf.constant([2, 3], tf.int64)
+    for out in (fn(labels), next(iter(tf.data.Dataset.from_tensors(labels).map(fn)))):
+        np.testing.assert_array_equal(out.numpy(), [0, 1, 1, 0])
+    np.testing.assert_array_equal(fn(tf.constant([], tf.int64)).numpy(), [0, 0, 0, 0])
+
+
+def test_classification_example_shapes_and_values():
+    ex, image, _ = _example()
+    fn = pipelines.classification_example(4, 16, train=False)
+    (img_a, y_a), (img_b, y_b) = _both(fn, ex)
+    np.testing.assert_allclose(img_a.numpy(), img_b.numpy())
+    assert img_a.shape == (16, 16, 3) and img_a.dtype == tf.float32
+    np.testing.assert_array_equal(y_a.numpy(), [0, 1, 1, 0])
+
+
+def test_pad_and_random_crop_keeps_image_label_alignment():
+    """Labels must follow the image through padding and cropping: encode the position in both."""
+    yy, xx = np.mgrid[:20, :30]
+    image = np.stack([yy * 10, xx * 8, np.zeros_like(xx)], -1).astype(np.uint8)
+    target = ((yy * 30 + xx) % 250).astype(np.uint8)
+    fn = lambda image, target: pipelines.pad_and_random_crop(image, target, 24)
+    ds = tf.data.Dataset.from_tensors((tf.constant(image), tf.constant(target))).repeat(5).map(fn)
+    for img, tgt in [fn(tf.constant(image), tf.constant(target))] + list(ds):
+        img, tgt = img.numpy(), tgt.numpy()
+        assert img.shape == (24, 24, 3) and tgt.shape == (24, 24)
+        real = tgt != 255
+        assert real.any() and np.all(tgt[~real] == 255)
+        ry, rx = np.round(img[..., 0] / 10).astype(int), np.round(img[..., 1] / 8).astype(int)
+        np.testing.assert_array_equal(tgt[real], ((ry * 30 + rx) % 250)[real])
+
+
+def test_random_flip_flips_both_or_neither():
+    image = tf.constant(np.arange(2 * 3 * 3).reshape(2, 3, 3).astype(np.uint8))
+    target = tf.constant(np.arange(6).reshape(2, 3).astype(np.uint8))
+    for seed in range(6):
+        img, tgt = pipelines.random_flip(image, target, seed=seed)
+        flipped = np.array_equal(tgt.numpy(), target.numpy()[:, ::-1])
+        assert flipped or np.array_equal(tgt.numpy(), target.numpy())
+        expected = image.numpy()[:, ::-1] if flipped else image.numpy()
+        np.testing.assert_array_equal(img.numpy(), expected)
+
+
+def test_training_dataset_batches(tiny_data):
+    ds = pipelines.training_dataset(str(tiny_data / "voc"), "train",
+                                    pipelines.segmentation_example(64, train=True), 4, seed=0)
+    images, targets = next(iter(ds))
+    assert images.shape == (4, 64, 64, 3) and targets.shape == (4, 64, 64)
+    assert set(np.unique(targets.numpy())) <= {0, 1, 2, 3, 255}

@@ -1,0 +1,93 @@
+"""Optimiser details of supp. B/F and distributed training on two logical CPU replicas."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfguided import configs
+from tfguided.models import deeplab
+from tfguided.train import losses, optim
+from tfguided.train.strategy import make_strategy
+
+
+def _tiny_net(seed=0):
+    keras.utils.set_random_seed(seed)
+    return deeplab.LargeFov(3, width=0.0625, fc_units=8, fc6_dilation=2, dropout=0.0,
+                            batch_norm=False, weight_decay=5e-4, input_size=32)
+
+
+def _batch(n=4):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (n, 32, 32, 3)).astype(np.float32)
+    y = rng.integers(0, 3, (n, 32, 32)).astype(np.uint8)
+    y[:, :4] = 255
+    return x, y
+
+
+def _one_step_update(lr_mult):
+    model = _tiny_net()
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    opt = optim.LayerLrSGD(lr_mult=lr_mult, learning_rate=0.01, momentum=0.9)
+    model.compile(opt, losses.UpsampledSparseCrossEntropy())
+    x, y = _batch()
+    model.train_on_batch(x, y)
+    return {v.path: v.numpy() - before[v.path] for v in model.trainable_variables}
+
+
+def test_last_layer_lr_multiplier_is_exact_for_sgd():
+    """Caffe lr_mult 10 on fc8: its first update is 10x, every other layer's is unchanged."""
+    plain, boosted = _one_step_update(1.0), _one_step_update(10.0)
+    for path in plain:
+        factor = 10.0 if path.startswith("fc8/") else 1.0
+        np.testing.assert_allclose(boosted[path], factor * plain[path], rtol=1e-4, atol=1e-9)
+    assert np.abs(plain["fc8/kernel"]).max() > 0
+
+
+def test_step_schedule_and_adam_refuses_multiplier():
+    schedule = optim.step_schedule(1e-3, 2000, 0.1)
+    np.testing.assert_allclose([float(schedule(s)) for s in (0, 1999, 2000, 4000, 7999)],
+                               [1e-3, 1e-3, 1e-4, 1e-5, 1e-6], rtol=1e-5)
+    with pytest.raises(ValueError, match="last_layer_lr_mult must be 1.0"):
+        optim.build_optimizer(configs.TrainConfig(optimizer="adam", last_layer_lr_mult=10.0))
+
+
+def test_weight_decay_is_caffe_style():
+    """An L2 regulariser of wd/2 |w|^2 adds wd * w to the gradient, as Caffe's weight_decay does."""
+    model = _tiny_net()
+    kernel = model.get_layer("fc8").kernel
+    with tf.GradientTape() as tape:
+        penalty = model.get_layer("fc8").kernel_regularizer(kernel)
+    np.testing.assert_allclose(tape.gradient(penalty, kernel).numpy(), 5e-4 * kernel.numpy(),
+                               rtol=1e-5, atol=1e-12)
+
+
+def test_ignore_pixels_do_not_count_in_the_loss():
+    loss = losses.UpsampledSparseCrossEntropy()
+    logits = np.zeros((1, 2, 2, 3), np.float32)
+    logits[..., 1] = 2.0
+    y = np.array([[[1, 1], [255, 255]]], np.uint8)
+    expected = -np.log(np.exp(2) / (np.exp(2) + 2))
+    np.testing.assert_allclose(float(loss(y, logits)), expected, rtol=1e-5)
+    y_all_one = np.array([[[1, 1], [1, 1]]], np.uint8)
+    np.testing.assert_allclose(float(loss(y_all_one, logits)), expected, rtol=1e-5)
+
+
+def _fit_losses(strategy, steps=4, global_batch=4):
+    x, y = _batch(global_batch)  # the same batch every step: the loss must fall
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch).repeat()
+    with strategy.scope():
+        model = _tiny_net(seed=7)
+        model.compile(optim.LayerLrSGD(lr_mult=10.0, learning_rate=1e-4, momentum=0.9),
+                      losses.UpsampledSparseCrossEntropy())
+    history = model.fit(ds, epochs=steps, steps_per_epoch=1, verbose=0)
+    return np.array(history.history["loss"])
+
+
+def test_two_replicas_match_one_replica_at_the_same_global_batch():
+    two = make_strategy("mirrored")
+    assert two.num_replicas_in_sync == 2  # conftest splits the CPU into two logical devices
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    losses_two, losses_one = _fit_losses(two), _fit_losses(one)
+    assert losses_one[-1] < losses_one[0]
+    np.testing.assert_allclose(losses_two, losses_one, rtol=2e-3)

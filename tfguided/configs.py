@@ -1,0 +1,240 @@
+"""Configuration: one dataclass per stage with the paper's defaults, and named presets.
+
+The dataclass defaults are the paper's numbers (DESIGN.md §4, supp. B, C, E, F). A preset
+overrides fields for a machine size: `demo` (CPU, minutes) and `tiny` (tests, seconds) shrink
+images and widths; `--override=section.field=value` on the command line overrides any field.
+
+    python train_main.py --stage=segmenter                    # preset demo: the embedded demo
+    python train_main.py --stage=segmenter --preset=tiny      # about a minute; what the tests run
+"""
+
+import copy
+import dataclasses
+import json
+
+DEEPLAB_CRF = dict(bilateral_weight=4.0, bilateral_xy=121.0, bilateral_rgb=5.0,
+                   gaussian_weight=3.0, gaussian_xy=3.0)  # DeepLab-LargeFOV, supp. C.1 "v2"
+SEC_CRF = dict(bilateral_weight=10.0, bilateral_xy=80.0, bilateral_rgb=13.0,
+               gaussian_weight=3.0, gaussian_xy=3.0)  # SEC [18], supp. C.1 "v1"
+CRF_PARAMS = {"deeplab": DEEPLAB_CRF, "sec": SEC_CRF}
+
+
+@dataclasses.dataclass
+class SyntheticConfig:
+    """Size of the generated demo dataset (tfrecords_tools/synthetic.py)."""
+    image_size: int = 128
+    num_classes: int = 6
+    train: int = 1000
+    val: int = 250
+    saliency: int = 600
+    annotators: int = 5
+    max_objects: int = 3
+
+
+@dataclasses.dataclass
+class DataConfig:
+    synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
+    seed: int = 0
+    examples_per_shard: int = 500
+    grabcut_iterations: int = 5  # MSRA boxes -> GrabCut targets (§6.1)
+    train_split: str = "train"
+    eval_split: str = "val"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimisation shared by all networks: supp. B.2 / F (SGD, batch 15, step decay)."""
+    batch_size: int = 15
+    optimizer: str = "sgd"        # sgd | adam
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 5e-4    # Caffe-style L2 on kernels
+    last_layer_lr_mult: float = 10.0
+    decay_every: int = 2000       # iterations; lr x decay_factor
+    decay_factor: float = 0.1
+    steps: int = 8000
+    steps_per_epoch: int = 500    # how often Keras logs and checkpoints
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class NetConfig:
+    """Network shape: the paper's full VGG-16 widths at width=1.0, input 321."""
+    width: float = 1.0
+    input_size: int = 321
+    batch_norm: bool = False
+    fc_units: int = 1024
+    fc6_dilation: int = 12       # LargeFOV only
+    dropout: float = 0.5
+
+
+@dataclasses.dataclass
+class SeederConfig:
+    """GAP-HighRes classifier whose class maps become seeds (§4, Table 6)."""
+    arch: str = "gap_highres"
+    net: NetConfig = dataclasses.field(default_factory=NetConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+@dataclasses.dataclass
+class SaliencyConfig:
+    """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1)."""
+    net: NetConfig = dataclasses.field(default_factory=NetConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+@dataclasses.dataclass
+class CrfConfig:
+    params: str = "deeplab"      # deeplab | sec (supp. C.1)
+    iterations: int = 10
+
+
+@dataclasses.dataclass
+class GuideConfig:
+    """Guide labeller (§5, supp. E); the last three fields are where the authors' code differs."""
+    strategy: str = "g2"         # seeds | g2 | gt
+    tau: float = 0.2             # §6.1: seed background where every normalised class map < tau
+    saliency_fraction: float = 0.5  # §6.1: saliency fg = prob >= 50% of the image's max prob
+    min_component_fraction: float = 0.01
+    crf: CrfConfig = dataclasses.field(default_factory=CrfConfig)
+    crf_unary_sigma: float = 10.0   # authors' code: Gaussian-blurred seed masks as CRF unaries
+    connectivity: int = 8           # authors' code: 8
+    min_seed_pixels: int = 0        # paper: none; authors' code: 25
+    undecided: str = "ignore"       # ignore (255, paper) | background (0)
+    panels: int = 8                 # PNG panels written for the first N images
+
+
+@dataclasses.dataclass
+class SegmenterConfig:
+    """DeepLab-v1 LargeFOV trained on the guide labels (§6.1, supp. F)."""
+    net: NetConfig = dataclasses.field(default_factory=NetConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    crf: CrfConfig = dataclasses.field(default_factory=CrfConfig)
+    batch_size: int = 8
+
+
+@dataclasses.dataclass
+class Config:
+    preset: str = "voc12"
+    num_classes: int = 20
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    seeder: SeederConfig = dataclasses.field(default_factory=SeederConfig)
+    saliency: SaliencyConfig = dataclasses.field(default_factory=SaliencyConfig)
+    guide: GuideConfig = dataclasses.field(default_factory=GuideConfig)
+    segmenter: SegmenterConfig = dataclasses.field(default_factory=SegmenterConfig)
+    evaluate: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _cpu_train(**kw):
+    base = dict(batch_size=16, optimizer="adam", learning_rate=1e-3, weight_decay=1e-4,
+                last_layer_lr_mult=1.0, steps_per_epoch=50)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _cpu_net(**kw):
+    base = dict(width=0.125, input_size=128, batch_norm=True, fc_units=128, fc6_dilation=4,
+                dropout=0.3)
+    base.update(kw)
+    return NetConfig(**base)
+
+
+def _demo():
+    """CPU demo: 128 px shapes, VGG-16 topologies at 1/8 width (the seeder at 1/4).
+
+    python train_main.py --stage=segmenter     # ~12 min on 2 cores; see BUILD_NOTES.md for figures
+    """
+    return Config(
+        preset="demo", num_classes=6,
+        data=DataConfig(synthetic=SyntheticConfig()),
+        seeder=SeederConfig(net=_cpu_net(width=0.25, fc_units=256),
+                            train=_cpu_train(steps=300, decay_every=200)),
+        saliency=SaliencyConfig(net=_cpu_net(), train=_cpu_train(steps=300, decay_every=200)),
+        segmenter=SegmenterConfig(net=_cpu_net(), train=_cpu_train(steps=900, decay_every=600)),
+    )
+
+
+def _tiny():
+    """Tests: 64 px, 3 classes, very slim nets; the whole chain in about a minute.
+
+    python train_main.py --stage=segmenter --preset=tiny --workdir=$(mktemp -d)
+    """
+    net = dict(width=0.125, input_size=64, fc_units=64, fc6_dilation=2)
+    steps = dict(steps_per_epoch=40)
+    return Config(
+        preset="tiny", num_classes=3,
+        data=DataConfig(synthetic=SyntheticConfig(image_size=64, num_classes=3, train=240,
+                                                  val=48, saliency=300, annotators=3),
+                        examples_per_shard=100),
+        seeder=SeederConfig(net=_cpu_net(**net),
+                            train=_cpu_train(steps=200, decay_every=160, **steps)),
+        saliency=SaliencyConfig(net=_cpu_net(**net), train=_cpu_train(steps=200, decay_every=160, **steps)),
+        segmenter=SegmenterConfig(net=_cpu_net(**net), train=_cpu_train(steps=240, decay_every=200, **steps)),
+        guide=GuideConfig(panels=4),
+    )
+
+
+PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny}
+
+
+def preset(name):
+    if name not in PRESETS:
+        raise ValueError(f"--preset={name!r}: unknown preset; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]()
+
+
+def _coerce(value, current, key):
+    if isinstance(current, bool):
+        if value.lower() in ("1", "true", "yes"):
+            return True
+        if value.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(f"override {key}={value!r}: expected true or false")
+    try:
+        return type(current)(value)
+    except ValueError as e:
+        raise ValueError(f"override {key}={value!r}: expected a {type(current).__name__}") from e
+
+
+def override(config, assignments):
+    """Returns a copy of `config` with `section.field=value` assignments applied."""
+    config = copy.deepcopy(config)
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise ValueError(f"override {assignment!r}: expected section.field=value")
+        *sections, field = key.strip().split(".")
+        obj = config
+        for part in sections:
+            if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
+                raise ValueError(f"override {key!r}: no section {part!r}")
+            obj = getattr(obj, part)
+        if not dataclasses.is_dataclass(obj) or field not in {f.name for f in dataclasses.fields(obj)}:
+            raise ValueError(f"override {key!r}: no field {field!r}")
+        current = getattr(obj, field)
+        if dataclasses.is_dataclass(current):
+            raise ValueError(f"override {key!r} names a section, not a field")
+        setattr(obj, field, _coerce(value.strip(), current, key))
+    return config
+
+
+def diff(config, reference, prefix=""):
+    """`{dotted.field: value}` of the fields where `config` differs from `reference`."""
+    out = {}
+    for f in dataclasses.fields(config):
+        a, b = getattr(config, f.name), getattr(reference, f.name)
+        if dataclasses.is_dataclass(a):
+            out.update(diff(a, b, prefix + f.name + "."))
+        elif a != b:
+            out[prefix + f.name] = a
+    return out

@@ -1,0 +1,123 @@
+"""Label maps as PNG files: the VOC palette, reading palette/grayscale PNGs, writing palette PNGs.
+
+Labels follow DESIGN.md §6: 0 background, 1..K classes, 255 ignore ("void" in VOC).
+OpenCV expands palette PNGs to colours, so `read_label_png` maps each colour back to its index
+through the file's own PLTE chunk; `write_label_png` writes 8-bit palette PNGs with zlib directly,
+since neither OpenCV nor TensorFlow writes palette PNGs.
+"""
+
+import os
+import struct
+import zlib
+
+import cv2
+import numpy as np
+
+from tfguided import files
+
+IGNORE = 255
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def voc_palette(n=256):
+    """The VOC devkit colour map (bit-interleaved): index -> (R, G, B), uint8 [n, 3]."""
+    palette = np.zeros((n, 3), np.uint8)
+    for index in range(n):
+        c, r, g, b = index, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[index] = (r, g, b)
+    return palette
+
+
+VOC_PALETTE = voc_palette()
+
+
+def colorize(labels, ignore_white=True):
+    """uint8 label map [H, W] -> RGB image [H, W, 3] in the VOC palette (255 in white if asked)."""
+    palette = VOC_PALETTE.copy()
+    if ignore_white:
+        palette[IGNORE] = (255, 255, 255)
+    return palette[np.asarray(labels, np.uint8)]
+
+
+def _png_chunks(data, path):
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError(f"{path}: not a PNG file (bad signature)")
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) != length:
+            raise ValueError(f"{path}: truncated PNG (chunk {kind!r} is cut short)")
+        yield kind, body
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+    raise ValueError(f"{path}: truncated PNG (no IEND chunk)")
+
+
+def decode_label_png(data, path="<bytes>"):
+    """PNG bytes -> uint8 label map [H, W]. Grayscale PNGs hold indices; palette PNGs are mapped back."""
+    chunks = dict(_png_chunks(data, path))
+    if b"IHDR" not in chunks:
+        raise ValueError(f"{path}: PNG without IHDR chunk")
+    bit_depth, color_type = chunks[b"IHDR"][8], chunks[b"IHDR"][9]
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise ValueError(f"{path}: PNG could not be decoded (corrupt or truncated data)")
+    if color_type == 0 and bit_depth == 8:
+        return decoded
+    if color_type != 3:
+        raise ValueError(f"{path}: a label PNG must be 8-bit grayscale or palette, "
+                         f"got PNG colour type {color_type}, bit depth {bit_depth}")
+    palette = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
+    codes = (palette[:, 0].astype(np.int64) << 16) | (palette[:, 1].astype(np.int64) << 8) | palette[:, 2]
+    if len(np.unique(codes)) != len(codes):
+        raise ValueError(f"{path}: palette has repeated colours; indices cannot be recovered")
+    rgb = decoded[..., 2::-1].astype(np.int64)  # OpenCV gives BGR(A); keep RGB
+    pixel_codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    order = np.argsort(codes)
+    pos = np.clip(np.searchsorted(codes[order], pixel_codes), 0, len(codes) - 1)
+    if not np.all(codes[order][pos] == pixel_codes):
+        raise ValueError(f"{path}: pixel colours not found in the PNG's own palette")
+    return order[pos].astype(np.uint8)
+
+
+def read_label_png(path):
+    with open(path, "rb") as f:
+        return decode_label_png(f.read(), path)
+
+
+def encode_label_png(labels, palette=VOC_PALETTE):
+    """uint8 label map [H, W] -> bytes of an 8-bit palette PNG (VOC palette by default)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype != np.uint8:
+        raise ValueError(f"label map must be uint8 [H, W], got {labels.dtype} {labels.shape}")
+    height, width = labels.shape
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), labels], axis=1)  # filter 0 per row
+    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"PLTE", palette.astype(np.uint8).tobytes())
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b""))
+
+
+def write_label_png(path, labels):
+    files.atomic_write_bytes(path, encode_label_png(labels))
+
+
+def write_rgb(path, rgb, quality=95):
+    """Writes an RGB uint8 image as JPEG or PNG (by extension), atomically."""
+    ext = os.path.splitext(path)[1].lower()
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
+    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[..., ::-1]), params)
+    if not ok:
+        raise ValueError(f"{path}: OpenCV could not encode the image as {ext}")
+    files.atomic_write_bytes(path, buf.tobytes())

@@ -1,0 +1,90 @@
+"""tf.data preprocessing ops: decoding, label targets, augmentation, batching.
+
+Each op takes and returns a dict of tensors so it runs the same eagerly and inside
+`tf.data.Dataset.map` (the tests run both).
+"""
+
+import tensorflow as tf
+
+from tfguided.data import records
+
+IGNORE = 255
+
+
+def decode(example):
+    """Adds `pixels` (uint8 [H, W, 3]) and, where present, `target` (uint8 [H, W]) from the mask."""
+    out = dict(example)
+    image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
+    out["pixels"] = tf.ensure_shape(image, [None, None, 3])
+    mask = tf.cond(tf.strings.length(example["mask"]) > 0,
+                   lambda: tf.io.decode_png(example["mask"], channels=1)[..., 0],
+                   lambda: tf.fill(tf.shape(image)[:2], tf.constant(IGNORE, tf.uint8)))
+    out["target"] = tf.ensure_shape(mask, [None, None])
+    return out
+
+
+def multi_hot(labels, num_classes):
+    """Class indices 1..K -> float32 [K] multi-hot vector (no background entry)."""
+    one_hot = tf.one_hot(tf.cast(labels, tf.int32) - 1, num_classes, dtype=tf.float32)
+    return tf.minimum(tf.reduce_sum(one_hot, axis=0), 1.0)
+
+
+def resize_image(pixels, size):
+    """uint8 [H, W, 3] -> float32 [size, size, 3] (bilinear), 0..255."""
+    return tf.image.resize(tf.cast(pixels, tf.float32), [size, size], method="bilinear")
+
+
+def random_flip(image, target, seed=None):
+    flip = tf.random.uniform([], seed=seed) < 0.5
+    image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
+    target = tf.cond(flip, lambda: tf.reverse(target, [1]), lambda: target)
+    return image, target
+
+
+def pad_and_random_crop(image, target, size):
+    """DeepLab's training crop: pad to >= size (image with the mean colour, labels with 255), crop.
+
+    Returns float32 [size, size, 3] and uint8 [size, size].
+    """
+    mean = tf.constant([123.68, 116.779, 103.939], tf.float32)  # RGB ImageNet mean
+    image = tf.cast(image, tf.float32) - mean
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+    pad_h, pad_w = tf.maximum(size - height, 0), tf.maximum(size - width, 0)
+    image = tf.pad(image, [[0, pad_h], [0, pad_w], [0, 0]]) + mean
+    target = tf.pad(target, [[0, pad_h], [0, pad_w]], constant_values=IGNORE)
+    stacked = tf.concat([image, tf.cast(target[..., None], tf.float32)], axis=-1)
+    crop = tf.image.random_crop(stacked, [size, size, 4])
+    return crop[..., :3], tf.cast(crop[..., 3], tf.uint8)
+
+
+def classification_example(num_classes, size, train):
+    """Seeder input: the image resized to size x size (GAP nets are trained this way [18]), multi-hot."""
+    def fn(ex):
+        ex = decode(ex)
+        image = resize_image(ex["pixels"], size)
+        if train:
+            image = tf.image.random_flip_left_right(image)
+        return image, multi_hot(ex["labels"], num_classes)
+    return fn
+
+
+def segmentation_example(size, train):
+    """Segmenter / saliency input: flip + pad-and-crop to size x size; labels uint8 with 255 ignore."""
+    def fn(ex):
+        ex = decode(ex)
+        image, target = ex["pixels"], ex["target"]
+        if train:
+            image, target = random_flip(image, target)
+        return pad_and_random_crop(image, target, size)
+    return fn
+
+
+def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True):
+    """Shuffled, repeated, batched (drop remainder) training batches from a converted directory."""
+    ds = records.dataset(data_dir, split)
+    if cache:
+        ds = ds.cache()
+    count = records.read_manifest(data_dir)["splits"][split]["count"]
+    ds = ds.shuffle(min(count, 10000), seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

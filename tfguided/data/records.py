@@ -1,0 +1,181 @@
+"""Sharded TFRecords with a manifest: the one on-disk format of every dataset and guide-label set.
+
+One `tf.train.Example` schema serves all of them:
+    id       bytes   image id (file stem)
+    image    bytes   the encoded image (original JPEG bytes where the source is JPEG)
+    height, width    int64
+    labels   int64[] image-level class indices 1..K (no background)
+    mask     bytes   grayscale PNG of a label map: ground truth (VOC), GrabCut foreground 0/1
+                     (MSRA) or a guide (guide stage); empty when there is none
+    gt_mask  bytes   ground truth carried beside a guide, for supervision quality; may be empty
+    boxes    float[] annotator boxes, 4 per box (left, top, right, bottom), MSRA only
+
+A directory holds `<split>-NNNNN-of-MMMMM.tfrecord` shards and `manifest.json` (shard names,
+example counts, sha256 checksums, ids per split). Shards are written to temporary names and
+renamed; the manifest is written last, so a directory with a manifest is complete. Readers verify
+the manifest and name the shard that does not match it.
+"""
+
+import dataclasses
+import os
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from tfguided import files
+
+MANIFEST = "manifest.json"
+FORMAT = "tfguided-records-v1"
+
+
+@dataclasses.dataclass
+class Example:
+    id: str
+    image: bytes
+    height: int
+    width: int
+    labels: tuple = ()
+    mask: bytes = b""
+    gt_mask: bytes = b""
+    boxes: tuple = ()
+
+    def serialize(self):
+        def b(v):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
+
+        def i(v):
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=list(v)))
+
+        features = {
+            "id": b(self.id.encode()), "image": b(self.image),
+            "height": i([self.height]), "width": i([self.width]),
+            "labels": i(self.labels), "mask": b(self.mask), "gt_mask": b(self.gt_mask),
+            "boxes": tf.train.Feature(float_list=tf.train.FloatList(value=list(self.boxes))),
+        }
+        return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+FEATURES = {
+    "id": tf.io.FixedLenFeature([], tf.string),
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "height": tf.io.FixedLenFeature([], tf.int64),
+    "width": tf.io.FixedLenFeature([], tf.int64),
+    "labels": tf.io.VarLenFeature(tf.int64),
+    "mask": tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    "gt_mask": tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    "boxes": tf.io.VarLenFeature(tf.float32),
+}
+
+
+def encode_mask(labels):
+    """uint8 [H, W] -> grayscale PNG bytes (indices stored directly, decodable by tf.io.decode_png)."""
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(labels, np.uint8))
+    if not ok:
+        raise ValueError("could not encode label map as PNG")
+    return buf.tobytes()
+
+
+def decode_mask(data):
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+def decode_image(data):
+    """Encoded bytes -> RGB uint8 [H, W, 3] with OpenCV (numpy side; tf.data uses tf.io)."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("image bytes could not be decoded")
+    return bgr[..., ::-1]
+
+
+def shard_name(split, index, count):
+    return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
+
+
+def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, progress=None):
+    """Writes an iterable of `Example`s as shards of `split`; returns the split's manifest entry.
+
+    `num_examples` fixes the shard count up front; `progress` (a callable taking a count) is
+    called after each example.
+    """
+    num_shards = max(1, -(-num_examples // examples_per_shard))
+    entry = {"count": 0, "ids": [], "shards": []}
+    iterator = iter(examples)
+    for index in range(num_shards):
+        name = shard_name(split, index, num_shards)
+        path = os.path.join(out_dir, name)
+        count = 0
+        with files.atomic_path(path) as tmp:
+            with tf.io.TFRecordWriter(tmp) as writer:
+                for example in iterator:
+                    writer.write(example.serialize())
+                    entry["ids"].append(example.id)
+                    count += 1
+                    if progress:
+                        progress(len(entry["ids"]))
+                    if count == examples_per_shard and index < num_shards - 1:
+                        break
+        entry["shards"].append({"file": name, "count": count, "sha256": files.sha256_file(path)})
+        entry["count"] += count
+    if entry["count"] != num_examples:
+        raise ValueError(f"{out_dir}: split {split!r} expected {num_examples} examples, "
+                         f"wrote {entry['count']}")
+    if len(set(entry["ids"])) != len(entry["ids"]):
+        dup = sorted({i for i in entry["ids"] if entry["ids"].count(i) > 1})[:5]
+        raise ValueError(f"{out_dir}: split {split!r} has duplicate ids, e.g. {dup}")
+    return entry
+
+
+def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):
+    manifest = {"format": FORMAT, "kind": kind, "num_classes": num_classes,
+                "class_names": list(class_names), "splits": splits, **(extra or {})}
+    files.atomic_write_json(os.path.join(out_dir, MANIFEST), manifest)
+    return manifest
+
+
+def read_manifest(data_dir):
+    path = os.path.join(data_dir, MANIFEST)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no manifest; convert the data first "
+                                f"(python -m tfrecords_tools ...) or finish the interrupted run")
+    manifest = files.read_json(path)
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+    return manifest
+
+
+def split_files(data_dir, split, verify=True):
+    """Shard paths of `split`, after checking each against the manifest (size/count, checksum)."""
+    manifest = read_manifest(data_dir)
+    if split not in manifest["splits"]:
+        raise KeyError(f"{os.path.join(data_dir, MANIFEST)}: no split {split!r} "
+                       f"(has {sorted(manifest['splits'])})")
+    paths = []
+    for shard in manifest["splits"][split]["shards"]:
+        path = os.path.join(data_dir, shard["file"])
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: shard listed in the manifest is missing")
+        if verify and files.sha256_file(path) != shard["sha256"]:
+            raise ValueError(f"{path}: corrupt shard (checksum differs from the manifest)")
+        paths.append(path)
+    return paths
+
+
+def parse(serialized):
+    """Serialized Example -> dict of tensors (labels and boxes dense)."""
+    ex = tf.io.parse_single_example(serialized, FEATURES)
+    ex["labels"] = tf.sparse.to_dense(ex["labels"])
+    ex["boxes"] = tf.reshape(tf.sparse.to_dense(ex["boxes"]), [-1, 4])
+    return ex
+
+
+def dataset(data_dir, split, verify=True):
+    """A tf.data.Dataset of parsed Examples (still encoded) from a converted directory, in order."""
+    return tf.data.TFRecordDataset(split_files(data_dir, split, verify)).map(
+        parse, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def iterate_numpy(data_dir, split, verify=True):
+    """Parsed Examples as python dicts (bytes, ints, numpy arrays), in file order."""
+    for ex in dataset(data_dir, split, verify).as_numpy_iterator():
+        yield ex

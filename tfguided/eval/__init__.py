@@ -1,0 +1,1 @@
+"""Evaluation: confusion matrices, IoU tables, guide supervision quality."""

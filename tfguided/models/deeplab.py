@@ -1,0 +1,41 @@
+"""DeepLab-v1 LargeFOV [7]: the segmenter (§6.1) and, with two classes, the saliency network.
+
+VGG-16 with 3x3 max pools (stride 2, 2, 2, 1, 1), conv5 dilated by 2, a 3x3 average pool, fc6
+3x3 dilation 12 with 1024 channels, fc7 1x1 1024, dropout after each, fc8 1x1 -> class logits at
+output stride 8 (41x41 for a 321x321 input).
+"""
+
+import keras
+
+from tfguided.models import vgg
+
+LAST_LAYER = "fc8"
+
+
+@keras.saving.register_keras_serializable(package="tfguided")
+class LargeFov(keras.Model):
+    """Per-pixel class logits [B, ceil(H/8), ceil(W/8), num_classes] (background included)."""
+
+    def __init__(self, num_classes=21, width=1.0, fc_units=1024, fc6_dilation=12, dropout=0.5,
+                 batch_norm=False, weight_decay=5e-4, input_size=None, **kwargs):
+        inputs = keras.Input((input_size, input_size, 3), name="image")
+        x = vgg.vgg16_trunk(inputs, width, batch_norm, weight_decay,
+                            ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1)), conv5_dilation=2)
+        x = keras.layers.AveragePooling2D(3, 1, padding="same", name="pool5a")(x)
+        x = vgg.conv(x, fc_units, 3, "fc6", weight_decay, False, fc6_dilation)
+        x = keras.layers.Dropout(dropout, name="drop6")(x)
+        x = vgg.conv(x, fc_units, 1, "fc7", weight_decay, False)
+        x = keras.layers.Dropout(dropout, name="drop7")(x)
+        logits = keras.layers.Conv2D(num_classes, 1, name=LAST_LAYER,
+                                     kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+                                     kernel_regularizer=vgg.regularizer(weight_decay))(x)
+        super().__init__(inputs, logits, name=kwargs.pop("name", "largefov"), **kwargs)
+        self.num_classes, self.width, self.fc_units = num_classes, width, fc_units
+        self.fc6_dilation, self.dropout, self.batch_norm = fc6_dilation, dropout, batch_norm
+        self.weight_decay, self.input_size = weight_decay, input_size
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "width": self.width, "fc_units": self.fc_units,
+                "fc6_dilation": self.fc6_dilation, "dropout": self.dropout,
+                "batch_norm": self.batch_norm, "weight_decay": self.weight_decay,
+                "input_size": self.input_size, "name": self.name}

@@ -1,0 +1,67 @@
+"""GAP seeders (§4.1, Table 6, supp. B): fully convolutional VGG-16 variants with global average pooling.
+
+The class maps ("CAMs") are fc8 applied at every position of the last feature map; the logits are
+their spatial mean. This is GAP-then-fc8 of Table 6 with the two linear steps swapped, which
+supp. B.1 notes is the same function; it makes the class maps a layer output (`fc8`).
+
+    arch          pools after blocks 1..5             conv5 dil   fc6              fc7        out @321
+    gap_lowres    2x2/2, 2x2/2, 2x2/2, 2x2/2, -       1           3x3 1024         -          21x21
+    gap_highres   2x2/2, 2x2/2, 2x2/2, -, -           1           3x3 1024         3x3 1024   41x41
+    gap_deeplab   3x3/2, 3x3/2, 3x3/2, 3x3/1, -       2           3x3 d12 1024     1x1 1024   41x41
+GAP-DeepLab's pool3 has stride 2 here, as in DeepLab-LargeFOV: Table 6 prints stride 1, which
+contradicts its own 41x41 output (see BUILD_NOTES.md).
+"""
+
+import keras
+
+from tfguided.models import vgg
+
+ARCHS = {
+    "gap_lowres": dict(pools=((2, 2), (2, 2), (2, 2), (2, 2), None), conv5_dilation=1,
+                       fc6=(3, 1), fc7=None),
+    "gap_highres": dict(pools=((2, 2), (2, 2), (2, 2), None, None), conv5_dilation=1,
+                        fc6=(3, 1), fc7=(3, 1)),
+    "gap_deeplab": dict(pools=((3, 2), (3, 2), (3, 2), (3, 1), None), conv5_dilation=2,
+                        fc6=(3, 12), fc7=(1, 1)),
+}
+CAM_LAYER = "fc8"
+
+
+@keras.saving.register_keras_serializable(package="tfguided")
+class GapNet(keras.Model):
+    """Multi-label classifier whose `fc8` layer output [B, h, w, K] holds the class maps."""
+
+    def __init__(self, arch="gap_highres", num_classes=20, width=1.0, fc_units=1024,
+                 batch_norm=False, weight_decay=5e-4, input_size=None, **kwargs):
+        if arch not in ARCHS:
+            raise ValueError(f"unknown GAP architecture {arch!r}; choose one of {sorted(ARCHS)}")
+        spec = ARCHS[arch]
+        inputs = keras.Input((input_size, input_size, 3), name="image")
+        x = vgg.vgg16_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
+                            spec["conv5_dilation"])
+        for name in ("fc6", "fc7"):
+            if spec[name] is not None:
+                kernel, dilation = spec[name]
+                x = vgg.conv(x, fc_units, kernel, name, weight_decay, False, dilation)
+        cams = keras.layers.Conv2D(num_classes, 1, name=CAM_LAYER,
+                                   kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+                                   kernel_regularizer=vgg.regularizer(weight_decay))(x)
+        logits = keras.layers.GlobalAveragePooling2D(name="gap")(cams)
+        super().__init__(inputs, logits, name=kwargs.pop("name", arch), **kwargs)
+        self.arch, self.num_classes, self.width, self.fc_units = arch, num_classes, width, fc_units
+        self.batch_norm, self.weight_decay, self.input_size = batch_norm, weight_decay, input_size
+
+    def get_config(self):
+        return {"arch": self.arch, "num_classes": self.num_classes, "width": self.width,
+                "fc_units": self.fc_units, "batch_norm": self.batch_norm,
+                "weight_decay": self.weight_decay, "input_size": self.input_size, "name": self.name}
+
+    def cam_model(self):
+        """A model sharing these weights that returns the class maps [B, h, w, K].
+
+        The maps are fc8's weighted sums without its bias, as CAM [54] defines them: a bias
+        shifts a whole map, and after division by the map's max it would decide the seed area.
+        """
+        fc8 = self.get_layer(CAM_LAYER)
+        maps = keras.layers.Lambda(lambda x: x - fc8.bias, name="cam")(fc8.output)
+        return keras.Model(self.input, maps)

@@ -1,0 +1,1 @@
+"""Seeders: where the classifier says each labelled class is (§4)."""

@@ -1,0 +1,38 @@
+"""CAM seeds (§4.2 "Implementation details", §6.1): class maps -> a seed label map.
+
+For the image's ground-truth classes only: upsample the class maps to the image size, divide each
+by its own maximum, mark background where every class is below tau, else take the argmax class.
+"""
+
+import cv2
+import numpy as np
+
+
+def normalised_class_maps(cams, labels, image_shape):
+    """cams [h, w, K] (class c at channel c-1) -> [H, W, len(labels)] maps with per-class max 1.
+
+    A class whose map never rises above zero gets an all-zero map: no positive evidence.
+    """
+    height, width = image_shape
+    labels = [int(c) for c in labels]
+    if not labels:
+        return np.zeros((height, width, 0), np.float32)
+    maps = np.ascontiguousarray(np.asarray(cams, np.float32)[..., [c - 1 for c in labels]])
+    maps = cv2.resize(maps, (width, height), interpolation=cv2.INTER_LINEAR).reshape(
+        height, width, len(labels))
+    peaks = maps.reshape(-1, len(labels)).max(axis=0)
+    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
+
+
+def seeds_from_maps(maps, labels, tau=0.2):
+    """[H, W, L] normalised maps of `labels` -> uint8 seeds: 0 where all maps < tau, else argmax label."""
+    if maps.shape[-1] == 0:
+        return np.zeros(maps.shape[:2], np.uint8)
+    best = maps.argmax(axis=-1)
+    seeds = np.asarray(labels, np.uint8)[best]
+    return np.where(maps.max(axis=-1) >= tau, seeds, 0).astype(np.uint8)
+
+
+def cam_seeds(cams, labels, image_shape, tau=0.2):
+    """The paper's seeds: CAMs of the image's classes, normalised, thresholded at tau (0.2)."""
+    return seeds_from_maps(normalised_class_maps(cams, labels, image_shape), labels, tau)

@@ -1,0 +1,115 @@
+"""Where each stage's artifacts live, and the shared state of one run (config, strategy).
+
+A stage directory is named after the stage (and guide strategy) plus the config values that
+differ from the preset's defaults in every section the stage depends on, e.g.
+`seeder`, `guide-g2`, `segmenter-g2,guide.tau=0.3`; names too long for that use a hash. So two
+ablations never overwrite each other, and a finished stage is reused only for the same config.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+
+from tfguided import configs, files
+from tfguided.data import records
+from tfguided.train.strategy import make_strategy
+
+DONE = "done.json"
+# Config sections each stage's result depends on (transitively).
+SECTIONS = {
+    "data": ("data",),
+    "seeder": ("data", "num_classes", "seeder"),
+    "saliency": ("data", "saliency"),
+    "guide": ("data", "num_classes", "seeder", "saliency", "guide"),
+    "segmenter": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter"),
+    "evaluate": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter", "evaluate"),
+}
+NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.batch_size")
+GUIDE_FREE = ("seeder", "saliency", "guide")  # what --guide=gt does not depend on
+
+
+@dataclasses.dataclass
+class Context:
+    config: configs.Config
+    workdir: str
+    data_dir: str = None      # converted data (voc/, msra/); None: generate the demo data
+    strategy_name: str = "mirrored"
+    _strategy: object = None
+
+    def __post_init__(self):
+        self.defaults = configs.preset(self.config.preset)
+        self.generate_data = self.data_dir is None
+        if self.data_dir is None:
+            self.data_dir = os.path.join(self.workdir, self.stage_name("data"))
+
+    @property
+    def guide_strategy(self):
+        return self.config.guide.strategy
+
+    def strategy(self):
+        if self._strategy is None:
+            self._strategy = make_strategy(self.strategy_name)
+        return self._strategy
+
+    def relevant_diff(self, stage):
+        sections = SECTIONS[stage]
+        if self.guide_strategy == "gt" and stage in ("segmenter", "evaluate"):
+            sections = tuple(s for s in sections if s not in GUIDE_FREE)
+        full = configs.diff(self.config, self.defaults)
+        return {k: v for k, v in sorted(full.items())
+                if k.split(".")[0] in sections and k not in NOT_IN_NAMES}
+
+    def stage_name(self, stage):
+        name = stage
+        if stage in ("guide", "segmenter", "evaluate"):
+            name += "-" + self.guide_strategy
+        diff = self.relevant_diff(stage)
+        if diff:
+            text = ",".join(f"{k}={v}" for k, v in diff.items())
+            if len(text) > 80 or "/" in text:
+                text = "cfg" + hashlib.sha1(text.encode()).hexdigest()[:10]
+            name += "," + text
+        return name
+
+    def stage_dir(self, stage):
+        if stage == "data":
+            return self.data_dir
+        return os.path.join(self.workdir, self.stage_name(stage))
+
+    @property
+    def voc_dir(self):
+        return os.path.join(self.data_dir, "voc")
+
+    @property
+    def msra_dir(self):
+        return os.path.join(self.data_dir, "msra")
+
+    def class_names(self):
+        manifest = records.read_manifest(self.voc_dir)
+        if manifest["num_classes"] != self.config.num_classes:
+            raise ValueError(f"{self.voc_dir}: the data has {manifest['num_classes']} classes but preset "
+                             f"{self.config.preset!r} expects {self.config.num_classes}; pick the "
+                             f"matching --preset or --override=num_classes=N")
+        return manifest["class_names"]
+
+    def is_done(self, stage):
+        return os.path.exists(os.path.join(self.stage_dir(stage), DONE))
+
+    def mark_done(self, stage, results):
+        directory = self.stage_dir(stage)
+        files.atomic_write_json(os.path.join(directory, DONE), {
+            "stage": stage, "config": self.config.to_dict(),
+            "config_diff": self.relevant_diff(stage), "results": results})
+
+    def results(self, stage):
+        return files.read_json(os.path.join(self.stage_dir(stage), DONE))["results"]
+
+    def write_config(self, stage):
+        directory = files.ensure_writable_dir(self.stage_dir(stage), f"{stage} directory")
+        files.atomic_write_text(os.path.join(directory, "config.json"), self.config.to_json() + "\n")
+        return directory
+
+
+def describe(results):
+    return json.dumps(results, indent=2, sort_keys=True)

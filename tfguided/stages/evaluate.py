@@ -1,0 +1,64 @@
+"""Stage `evaluate`: mIoU on the eval split, with and without dense CRF post-processing (§6.1).
+
+Predictions are upsampled to each image's own size (the official protocol); the CRF uses the
+DeepLab parameters by default (supp. C.1). Writes metrics.json and table.md, prints the table.
+"""
+
+import os
+
+import numpy as np
+
+from tfguided import files
+from tfguided.crf import dense_crf
+from tfguided.data import labelmap, records
+from tfguided.eval import metrics, panels
+from tfguided.inference import full_size_fn
+from tfguided.train import loop
+from tfrecords_tools import common
+
+NUM_PANELS = 8
+
+
+def run(ctx, out_dir):
+    cfg = ctx.config
+    class_names = ctx.class_names()
+    num_labels = cfg.num_classes + 1
+    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")))
+    split = cfg.data.eval_split
+    count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
+    conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}
+    progress = common.progress_bar(count, "image")
+    panel_list = []
+    print(f"evaluate: {count} {split} images")
+    for n, ex in enumerate(records.iterate_numpy(ctx.voc_dir, split), 1):
+        if not ex["mask"]:
+            raise ValueError(f"{ctx.voc_dir}: {split} image {ex['id'].decode()!r} has no ground truth")
+        image, gt = records.decode_image(ex["image"]), records.decode_mask(ex["mask"])
+        probs = predict(image)
+        pred = probs.argmax(-1).astype(np.uint8)
+        pred_crf = dense_crf(image, probs, cfg.evaluate.crf.params,
+                             cfg.evaluate.crf.iterations).argmax(-1).astype(np.uint8)
+        conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)
+        conf["crf"] += metrics.confusion_matrix(gt, pred_crf, num_labels)
+        if len(panel_list) < NUM_PANELS:
+            panel_list.append(panels.panel(image, [("truth", gt), ("pred", pred), ("pred+crf", pred_crf)]))
+            labelmap.write_rgb(os.path.join(out_dir, "panels", ex["id"].decode() + ".png"),
+                               panel_list[-1])
+        progress(n)
+    iou, iou_crf = (metrics.per_class_iou(conf[k]) * 100 for k in ("plain", "crf"))
+    as_dict = lambda v: {name: (None if np.isnan(x) else float(x)) for name, x in zip(class_names, v)}
+    results = {
+        "guide": cfg.guide.strategy, "split": split, "images": count,
+        "miou": metrics.mean_iou(conf["plain"]), "miou_crf": metrics.mean_iou(conf["crf"]),
+        "pixel_accuracy": metrics.pixel_accuracy(conf["plain"]),
+        "pixel_accuracy_crf": metrics.pixel_accuracy(conf["crf"]),
+        "per_class_iou": as_dict(iou), "per_class_iou_crf": as_dict(iou_crf),
+        "confusion": conf["plain"].tolist(), "confusion_crf": conf["crf"].tolist(),
+    }
+    table = metrics.iou_table({"IoU": conf["plain"], "IoU+CRF": conf["crf"]}, class_names)
+    files.atomic_write_json(os.path.join(out_dir, "metrics.json"), results)
+    files.atomic_write_text(os.path.join(out_dir, "table.md"), table + "\n")
+    panels.write_tensorboard(os.path.join(out_dir, "logs"), "predictions", panel_list)
+    print(f"evaluate ({cfg.guide.strategy}, {split}, {count} images):\n{table}")
+    print(f"metrics: {os.path.join(out_dir, 'metrics.json')}")
+    return {k: results[k] for k in ("miou", "miou_crf", "pixel_accuracy", "pixel_accuracy_crf")}

@@ -1,0 +1,46 @@
+"""Runs a stage after the stages it needs, like make: a finished stage (done.json) is reused."""
+
+import time
+
+from tfguided.stages import data, evaluate, guide, saliency, seeder, segmenter
+from tfguided.stages.context import describe
+
+RUNNERS = {"seeder": seeder.run, "saliency": saliency.run, "guide": guide.run,
+           "segmenter": segmenter.run, "evaluate": evaluate.run}
+STAGES = ("data", "seeder", "saliency", "guide", "segmenter", "evaluate")
+
+
+def dependencies(ctx, stage):
+    if stage == "data":
+        return ()
+    if stage in ("seeder", "saliency"):
+        return ("data",)
+    if stage == "guide":
+        if ctx.guide_strategy == "gt":
+            raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
+        return ("seeder", "saliency")
+    if stage == "segmenter":
+        return ("data",) if ctx.guide_strategy == "gt" else ("guide",)
+    if stage == "evaluate":
+        return ("segmenter",)
+    raise ValueError(f"--stage={stage!r}: choose one of {', '.join(STAGES)}")
+
+
+def ensure(ctx, stage, log=print):
+    """Builds `stage` and whatever it needs; returns its results dict."""
+    for dep in dependencies(ctx, stage):
+        ensure(ctx, dep, log)
+    if stage == "data":
+        return data.run(ctx)
+    directory = ctx.stage_dir(stage)
+    if ctx.is_done(stage):
+        log(f"[{stage}] reusing {directory}")
+        return ctx.results(stage)
+    log(f"[{stage}] running into {directory}")
+    start = time.time()
+    ctx.write_config(stage)
+    results = RUNNERS[stage](ctx, directory)
+    results["seconds"] = round(time.time() - start, 1)
+    ctx.mark_done(stage, results)
+    log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
+    return results

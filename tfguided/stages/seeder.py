@@ -1,0 +1,42 @@
+"""Stage `seeder`: the GAP classifier whose class maps give the seeds (§4, Table 6, supp. B.2)."""
+
+import numpy as np
+
+from tfguided.data import pipelines, records
+from tfguided.eval import metrics
+from tfguided.inference import fixed_size_fn
+from tfguided.models.gap import GapNet
+from tfguided.train import loop, losses
+
+
+def build(cfg, num_classes):
+    net = cfg.seeder.net
+    return GapNet(cfg.seeder.arch, num_classes, net.width, net.fc_units, net.batch_norm,
+                  cfg.seeder.train.weight_decay, net.input_size)
+
+
+def run(ctx, out_dir):
+    cfg, num_classes = ctx.config, ctx.config.num_classes
+    train_cfg, size = cfg.seeder.train, cfg.seeder.net.input_size
+    strategy = ctx.strategy()
+    dataset = pipelines.training_dataset(
+        ctx.voc_dir, cfg.data.train_split,
+        pipelines.classification_example(num_classes, size, train=True),
+        train_cfg.batch_size * strategy.num_replicas_in_sync, train_cfg.seed)
+    model, history = loop.train(out_dir, "seeder", lambda: build(cfg, num_classes),
+                                losses.multilabel_loss(), dataset, train_cfg, strategy)
+    val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes, size)
+    print(f"seeder: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
+    return {"final_loss": history["loss"][-1], "val_map": val_map}
+
+
+def classification_map(model, data_dir, split, num_classes, size):
+    """Mean average precision (percent) of the image-level scores on a split (Table 1, mAP)."""
+    predict = fixed_size_fn(model)
+    ds = records.dataset(data_dir, split).map(
+        pipelines.classification_example(num_classes, size, train=False)).batch(32)
+    scores, targets = [], []
+    for images, labels in ds:
+        scores.append(predict(images).numpy())
+        targets.append(labels.numpy())
+    return metrics.mean_average_precision(np.concatenate(scores), np.concatenate(targets))

@@ -1,0 +1,1 @@
+"""Training: distribution strategies, optimisers with the paper's schedule, the fit loop."""

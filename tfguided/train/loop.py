@@ -1,0 +1,74 @@
+"""The training loop every stage shares: model.fit under a tf.distribute strategy, resumable.
+
+A stage directory gets `logs/` (TensorBoard scalars: loss, learning rate), `backup/` (Keras
+BackupAndRestore: a killed run resumes from the last epoch, and it is deleted when training
+completes) and `model.keras` (written atomically at the end).
+"""
+
+import math
+import os
+import sys
+
+import keras
+import numpy as np
+
+from tfguided import files, models  # noqa: F401  (registers the model classes)
+from tfguided.train.optim import build_optimizer
+
+MODEL_FILE = "model.keras"
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds the current learning rate to the epoch logs, so TensorBoard plots it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            opt = self.model.optimizer
+            lr = opt.learning_rate
+            logs["learning_rate"] = float(np.asarray(lr(opt.iterations) if callable(lr) else lr))
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops with an error that says where, instead of training on NaN."""
+
+    def __init__(self, stage):
+        super().__init__()
+        self.stage = stage
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise FloatingPointError(
+                f"{self.stage}: loss became {loss} at step {int(self.model.optimizer.iterations)}; "
+                f"lower the learning rate (--override={self.stage}.train.learning_rate=...) or check "
+                f"the data")
+
+
+def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, metrics=()):
+    """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras."""
+    with strategy.scope():
+        model = build_model()
+        model.compile(optimizer=build_optimizer(train_cfg), loss=loss, metrics=list(metrics))
+    epochs = max(1, math.ceil(train_cfg.steps / train_cfg.steps_per_epoch))
+    callbacks = [
+        StopOnNaN(stage),
+        LearningRateLogger(),
+        keras.callbacks.BackupAndRestore(os.path.join(stage_dir, "backup"), delete_checkpoint=True),
+        keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
+    ]
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=train_cfg.steps_per_epoch,
+                        callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    save_model(model, os.path.join(stage_dir, MODEL_FILE))
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def save_model(model, path):
+    with files.atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_model(stage_dir):
+    path = os.path.join(stage_dir, MODEL_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: trained model missing; run its stage first")
+    return keras.saving.load_model(path, compile=False)

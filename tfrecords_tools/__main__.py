@@ -1,0 +1,71 @@
+"""Dataset converters: python -m tfrecords_tools {synthetic|voc|msra} --flags.
+
+  python -m tfrecords_tools synthetic --out=DIR --preset=demo --seed=0
+      writes DIR/VOC2012 (VOC layout) and DIR/MSRA (MSRA layout): the embedded demo data.
+  python -m tfrecords_tools voc --voc_root=DIR/VOC2012 --out=OUT/voc [--labels_tsv=FILE]
+  python -m tfrecords_tools msra --msra_root=DIR/MSRA --out=OUT/msra
+"""
+
+import sys
+
+from absl import app, flags
+
+from tfguided import configs
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", None, "Output directory (synthetic: raw folders; voc/msra: TFRecord shards "
+                    "and manifest.json).")
+flags.DEFINE_string("preset", "demo", "synthetic: size preset of the generated data (demo, tiny).")
+flags.DEFINE_integer("seed", 0, "synthetic: random seed; the same seed gives the same files.")
+flags.DEFINE_string("voc_root", None, "voc: the VOC2012 folder (JPEGImages, SegmentationClass, "
+                    "ImageSets/Segmentation).")
+flags.DEFINE_list("splits", ["train", "val"], "voc: split lists under ImageSets/Segmentation to convert.")
+flags.DEFINE_string("labels_tsv", None, "voc: image-level labels, '<id>\\t<class indices>' per line "
+                    "(default: <voc_root>/image_labels.tsv if present).")
+flags.DEFINE_enum("labels_from", "auto", ["auto", "tsv", "masks"], "voc: where image-level labels "
+                  "come from; auto = the TSV if there is one, else the classes present in each mask.")
+flags.DEFINE_string("msra_root", None, "msra: folder with Image/ and the label file.")
+flags.DEFINE_string("label_file", None, "msra: MSRA box label file (default <msra_root>/labels.txt).")
+flags.DEFINE_string("exclude_ids", None, "msra: file of image ids to leave out (e.g. images of "
+                    "target classes, as the paper does).")
+flags.DEFINE_integer("grabcut_iterations", 5, "msra: GrabCut iterations on the mean box.")
+flags.DEFINE_integer("examples_per_shard", 500, "voc/msra: examples per TFRecord shard.")
+
+COMMANDS = ("synthetic", "voc", "msra")
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] not in COMMANDS:
+        raise app.UsageError(f"usage: python -m tfrecords_tools {{{'|'.join(COMMANDS)}}} --flags "
+                             f"(got {argv[1:]})")
+    if not FLAGS.out:
+        raise app.UsageError("--out is required")
+    command = argv[1]
+    if command == "synthetic":
+        from tfrecords_tools import common, synthetic
+        cfg = configs.preset(FLAGS.preset).data.synthetic
+        total = cfg.train + cfg.val + cfg.saliency
+        info = synthetic.generate(FLAGS.out, cfg, FLAGS.seed, common.progress_bar(total, "image"))
+        print(f"synthetic: wrote {info} to {FLAGS.out}")
+    elif command == "voc":
+        from tfrecords_tools import voc
+        if not FLAGS.voc_root:
+            raise app.UsageError("voc needs --voc_root")
+        manifest = voc.convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv,
+                               FLAGS.labels_from, FLAGS.examples_per_shard)
+        print("voc: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
+    else:
+        from tfrecords_tools import msra
+        if not FLAGS.msra_root:
+            raise app.UsageError("msra needs --msra_root")
+        manifest = msra.convert(FLAGS.msra_root, FLAGS.out, FLAGS.label_file, FLAGS.exclude_ids,
+                                FLAGS.grabcut_iterations, FLAGS.examples_per_shard)
+        print(f"msra: train={manifest['splits']['train']['count']}")
+
+
+def run():
+    app.run(main, argv=sys.argv)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,67 @@
+"""Guided Segmentation (Oh et al., CVPR 2017): train and evaluate every stage.
+
+  python train_main.py --stage=segmenter                  # the embedded demo, end to end
+  python train_main.py --stage=segmenter --guide=gt       # the fully supervised reference
+  python train_main.py --stage=evaluate --preset=tiny     # builds what evaluate needs, then scores
+  tensorboard --logdir runs/                              # watch it
+
+Each stage builds the stages it needs first and reuses finished ones (see tfguided/stages).
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+from tfguided import configs  # noqa: E402
+from tfguided.stages import pipeline  # noqa: E402
+from tfguided.stages.context import Context  # noqa: E402
+from tfguided.train.strategy import STRATEGIES, configure_cpu_threads  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("stage", "segmenter", list(pipeline.STAGES),
+                  "Stage to build (its missing predecessors are built first): data = convert or "
+                  "generate the datasets; seeder = GAP classifier for CAM seeds; saliency = binary "
+                  "saliency net; guide = guide labels; segmenter = DeepLab LargeFOV (then evaluate); "
+                  "evaluate = mIoU with and without CRF.")
+flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS),
+                  "Named configuration: demo (CPU, minutes), tiny (tests, about a minute), voc12 "
+                  "(the paper's settings).")
+flags.DEFINE_string("workdir", None, "Where stage artifacts go (default runs/<preset>).")
+flags.DEFINE_string("data_dir", None, "Folder with converted voc/ and msra/ TFRecords (see python -m "
+                    "tfrecords_tools). Default: generate the demo data under the workdir.")
+flags.DEFINE_enum("guide", "g2", ["seeds", "g2", "gt"],
+                  "Guide labels for the segmenter: seeds = CAM seeds only; g2 = seeds propagated "
+                  "in saliency (the paper's); gt = ground-truth masks (fully supervised reference).")
+flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
+                  "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
+                  "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
+flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
+                          "--override=seeder.train.steps=100 --override=guide.tau=0.3.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; every option is a --flag")
+    if FLAGS.strategy != "multi_worker":
+        configure_cpu_threads()
+    try:
+        config = configs.override(configs.preset(FLAGS.preset), FLAGS.override)
+        config.guide.strategy = FLAGS.guide
+        workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
+        ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
+        stage = "evaluate" if FLAGS.stage == "segmenter" else FLAGS.stage
+        results = pipeline.ensure(ctx, stage)
+    except (ValueError, FileNotFoundError, KeyError, PermissionError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if stage == "evaluate":
+        print(f"miou={results['miou']:.2f} miou_crf={results['miou_crf']:.2f} "
+              f"({ctx.stage_dir('evaluate')}/metrics.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
