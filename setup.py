@@ -24,6 +24,6 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest>=8", "scipy>=1.11"],
+        "test": ["pytest>=8"],
     },
 )

@@ -13,6 +13,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from tfguided import configs  # noqa: E402
@@ -56,6 +57,9 @@ def main(argv):
         results = pipeline.ensure(ctx, stage)
     except (ValueError, FileNotFoundError, KeyError, PermissionError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except tf.errors.OpError as e:  # e.g. raised inside the guide stage's tf.py_function
+        print(f"error: {e.message}", file=sys.stderr)
         return 2
     if stage == "evaluate":
         print(f"miou={results['miou']:.2f} miou_crf={results['miou_crf']:.2f} "

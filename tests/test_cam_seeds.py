@@ -24,6 +24,9 @@ def bilinear_half_pixel(maps, height, width):
     return top * (1 - wy) + bottom * wy
 
 
+SAME_SIZE = (1, 0.0)  # maps already at the image size
+
+
 def rows(*values):
     """Maps [2, W, K] from K per-column profiles (two identical rows)."""
     return np.tile(np.stack(values, axis=-1)[None].astype(np.float32), (2, 1, 1))
@@ -31,17 +34,19 @@ def rows(*values):
 
 def test_low_res_maps_are_upsampled_bilinearly_then_normalised():
     """Low-res class maps are resized to the image size (bilinear) before normalising; checked
-    against a numpy reference on a non-square target."""
+    against a numpy half-pixel reference on a non-square target (the geometry of maps whose cells
+    tile the image, tfguided/scoremaps.py)."""
     rng = np.random.default_rng(0)
     cams = rng.uniform(0.0, 1.0, (4, 4, 3)).astype(np.float32)
     labels = [1, 3]
-    maps = normalised_class_maps(cams, labels, (16, 12))
+    half_pixel = ((4, 3), (1.5, 1.0))  # 4x4 -> 16x12: stride H/h, offset (stride - 1) / 2
+    maps = normalised_class_maps(cams, labels, (16, 12), half_pixel)
     reference = bilinear_half_pixel(cams[..., [0, 2]].astype(np.float64), 16, 12)
     reference /= reference.reshape(-1, 2).max(axis=0)
     assert maps.shape == (16, 12, 2)
     np.testing.assert_allclose(maps, reference, atol=1e-5)
     expected = np.where(reference.max(-1) >= 0.2, np.array([1, 3])[reference.argmax(-1)], 0)
-    np.testing.assert_array_equal(cam_seeds(cams, labels, (16, 12)), expected)
+    np.testing.assert_array_equal(cam_seeds(cams, labels, (16, 12), geometry=half_pixel), expected)
 
 
 def test_two_column_map_upsampled_splits_the_image_in_halves():
@@ -53,7 +58,7 @@ def test_two_column_map_upsampled_splits_the_image_in_halves():
     expected = np.zeros((8, 8), np.uint8)
     expected[:, :4] = 1
     expected[:, 4:] = 2
-    np.testing.assert_array_equal(cam_seeds(cams, [1, 2], (8, 8)), expected)
+    np.testing.assert_array_equal(cam_seeds(cams, [1, 2], (8, 8), geometry=(4, 1.5)), expected)
 
 
 def test_each_class_is_divided_by_its_own_max():
@@ -66,16 +71,16 @@ def test_each_class_is_divided_by_its_own_max():
     m1 = np.array([1.0, 0.8, 0.5, 0.3, 0.1, 0.0])
     m2 = np.array([0.0, 0.1, 0.3, 0.6, 0.9, 0.5])
     expected = np.tile(np.array([1, 1, 1, 2, 2, 2], np.uint8), (2, 1))
-    np.testing.assert_array_equal(cam_seeds(rows(m1, m2), [1, 2], (2, 6)), expected)
-    np.testing.assert_array_equal(cam_seeds(rows(100 * m1, m2), [1, 2], (2, 6)), expected)
+    np.testing.assert_array_equal(cam_seeds(rows(m1, m2), [1, 2], (2, 6), geometry=SAME_SIZE), expected)
+    np.testing.assert_array_equal(cam_seeds(rows(100 * m1, m2), [1, 2], (2, 6), geometry=SAME_SIZE), expected)
 
 
 def test_tau_threshold():
     """Background where every normalised class map is below tau (default 0.2): 0.19 -> 0,
     0.21 -> the class; a higher tau removes more."""
     cams = rows(np.array([1.0, 0.21, 0.19, 0.0]))
-    np.testing.assert_array_equal(cam_seeds(cams, [1], (2, 4)), np.tile([1, 1, 0, 0], (2, 1)))
-    np.testing.assert_array_equal(cam_seeds(cams, [1], (2, 4), tau=0.5),
+    np.testing.assert_array_equal(cam_seeds(cams, [1], (2, 4), geometry=SAME_SIZE), np.tile([1, 1, 0, 0], (2, 1)))
+    np.testing.assert_array_equal(cam_seeds(cams, [1], (2, 4), tau=0.5, geometry=SAME_SIZE),
                                   np.tile([1, 0, 0, 0], (2, 1)))
 
 
@@ -87,7 +92,7 @@ def test_argmax_only_among_the_image_labels():
     cams[..., 2] = 50.0                                   # class 3, not a label
     cams[:, :, 4] = [1.0, 0.6, 0.1, 0.0]                  # class 5
     cams[:, :, 1] = [0.0, 0.2, 0.3, 1.0]                  # class 2
-    seeds = cam_seeds(cams, [5, 2], (2, 4))
+    seeds = cam_seeds(cams, [5, 2], (2, 4), geometry=SAME_SIZE)
     np.testing.assert_array_equal(seeds, np.tile(np.array([5, 5, 2, 2], np.uint8), (2, 1)))
     assert seeds.dtype == np.uint8
 
@@ -98,10 +103,10 @@ def test_class_with_all_negative_map_gives_no_seeds():
     m1 = np.array([1.0, 0.5, 0.1, 0.0])
     m2 = np.array([-5.0, -1.0, -0.5, -0.01])
     cams = rows(m1, m2)
-    np.testing.assert_array_equal(cam_seeds(cams, [1, 2], (2, 4)), np.tile([1, 1, 0, 0], (2, 1)))
-    np.testing.assert_array_equal(normalised_class_maps(cams, [1, 2], (2, 4))[..., 1],
+    np.testing.assert_array_equal(cam_seeds(cams, [1, 2], (2, 4), geometry=SAME_SIZE), np.tile([1, 1, 0, 0], (2, 1)))
+    np.testing.assert_array_equal(normalised_class_maps(cams, [1, 2], (2, 4), SAME_SIZE)[..., 1],
                                   np.zeros((2, 4)))
-    np.testing.assert_array_equal(cam_seeds(cams, [2], (2, 4)), np.zeros((2, 4)))
+    np.testing.assert_array_equal(cam_seeds(cams, [2], (2, 4), geometry=SAME_SIZE), np.zeros((2, 4)))
 
 
 def test_no_labels_gives_all_background():

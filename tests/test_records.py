@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tfguided.data import records
+from tfguided.data import labelmap, records
 
 
 def _examples(n):
@@ -13,7 +13,7 @@ def _examples(n):
     for i in range(n):
         mask = rng.integers(0, 4, (5, 7)).astype(np.uint8)
         yield records.Example(id=f"im{i}", image=b"jpeg%d" % i, height=5, width=7, labels=(1, 3),
-                              mask=records.encode_mask(mask), boxes=(1.0, 2.0, 3.0, 4.0) * (i % 3))
+                              mask=labelmap.encode_index_png(mask), boxes=(1.0, 2.0, 3.0, 4.0) * (i % 3))
 
 
 def test_round_trip_and_sharding(tmp_path):
@@ -27,7 +27,7 @@ def test_round_trip_and_sharding(tmp_path):
     for g, e in zip(got, expected):
         assert g["image"] == e.image and (g["height"], g["width"]) == (5, 7)
         assert tuple(g["labels"]) == (1, 3)
-        np.testing.assert_array_equal(records.decode_mask(g["mask"]), records.decode_mask(e.mask))
+        np.testing.assert_array_equal(labelmap.decode_label_png(g["mask"]), labelmap.decode_label_png(e.mask))
         np.testing.assert_allclose(g["boxes"], np.reshape(e.boxes, (-1, 4)))
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp") or f.startswith(".")]
 

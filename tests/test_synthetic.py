@@ -75,18 +75,39 @@ def test_rails_context_co_occurs_with_wagon():
     assert np.mean(with_wagon) > 0.9 and np.mean(without) < 0.2
 
 
-def test_distractors_are_salient_but_background_in_the_truth():
-    """Non-target objects are painted (pixels change) but labelled 0, like non-VOC objects."""
-    rng = np.random.default_rng(1)
+def test_distractors_are_painted_but_background_in_the_truth(monkeypatch):
+    """scene() paints non-target objects (label 0) into the image; where no later object covers
+    them, the ground truth there is background, like non-VOC objects in VOC."""
     names = ["background"] + list(synthetic.TARGET_KINDS)
-    seen = 0
+    calls = []
+    original = synthetic.paint_object
+
+    def recording(img, labels, rng, polys, centre, radius, angle, label, hue=None):
+        mask = original(img, labels, rng, polys, centre, radius, angle, label, hue)
+        calls.append((label, mask.copy()))
+        return mask
+
+    monkeypatch.setattr(synthetic, "paint_object", recording)
+    rng = np.random.default_rng(5)
+    checked = 0
     for _ in range(40):
-        img = np.full((64, 64, 3), 128.0, np.float32)
-        labels = np.zeros((64, 64), np.uint8)
-        polys = synthetic.NON_TARGET_KINDS["ellipse"](rng)
-        mask = synthetic.paint_object(img, labels, rng, polys, np.array([32.0, 32.0]), 12, 0.0, 0)
-        seen += mask.sum() > 50 and np.all(labels == 0) and np.abs(img[mask] - 128).max() > 30
-    assert seen == 40
+        calls.clear()
+        image, truth = synthetic.scene(rng, 64, names)
+        for n, (label, mask) in enumerate(calls):
+            if label != 0 or mask.sum() < 200:
+                continue
+            visible = mask.copy()
+            for _, later in calls[n + 1:]:
+                visible &= ~later
+            small = visible.reshape(64, 2, 64, 2).all(axis=(1, 3))  # fully visible 1x pixels
+            inside = small & (truth != 255)
+            if inside.sum() < 10:
+                continue
+            assert np.all(truth[inside] == 0)
+            saturation = image.max(-1).astype(int) - image.min(-1)
+            assert np.median(saturation[inside]) > 60  # vivid, i.e. salient
+            checked += 1
+    assert checked >= 5
     assert not set(synthetic.NON_TARGET_KINDS) & set(names)
 
 

@@ -73,6 +73,31 @@ def test_ignore_pixels_do_not_count_in_the_loss():
     np.testing.assert_allclose(float(loss(y_all_one, logits)), expected, rtol=1e-5)
 
 
+def test_loss_upsamples_low_resolution_logits_with_the_network_geometry():
+    """Logits at stride 8 are upsampled (cell i at pixel 8i) to the label size before the loss."""
+    from tfguided.scoremaps import upsample
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(1, 3, 3, 4)).astype(np.float32)
+    y = rng.integers(0, 4, (1, 24, 24)).astype(np.uint8)
+    y[0, :5] = 255
+    up = upsample(logits[0], (24, 24), 8, 0.0)
+    log_p = up - np.log(np.exp(up).sum(-1, keepdims=True))
+    valid = y[0] != 255
+    expected = -np.mean(np.take_along_axis(log_p, y[0][..., None].astype(int) % 4, -1)[..., 0][valid])
+    loss = losses.UpsampledSparseCrossEntropy(stride=8, offset=0.0)
+    np.testing.assert_allclose(float(loss(y, logits)), expected, rtol=1e-5)
+
+
+def test_epoch_plan_trains_exactly_the_asked_steps():
+    from tfguided.train.loop import epoch_plan
+    assert epoch_plan(8000, 500) == (16, 500)
+    assert epoch_plan(8100, 500) == (18, 450)
+    assert epoch_plan(100, 500) == (1, 100)
+    assert epoch_plan(7, 5) == (7, 1)
+    with pytest.raises(ValueError, match="positive"):
+        epoch_plan(0, 5)
+
+
 def _fit_losses(strategy, steps=4, global_batch=4):
     x, y = _batch(global_batch)  # the same batch every step: the loss must fall
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch).repeat()
@@ -91,3 +116,22 @@ def test_two_replicas_match_one_replica_at_the_same_global_batch():
     losses_two, losses_one = _fit_losses(two), _fit_losses(one)
     assert losses_one[-1] < losses_one[0]
     np.testing.assert_allclose(losses_two, losses_one, rtol=2e-3)
+
+
+def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
+    """The project's own training path (stage -> loop.train -> fit) under MirroredStrategy with
+    two replicas: global batch = per-replica batch x 2, and the stage saves its model."""
+    from tfguided.stages import pipeline
+    from tfguided.stages.context import Context
+    cfg = configs.override(configs.preset("tiny"), [
+        "seeder.train.steps=4", "seeder.train.steps_per_epoch=2", "seeder.train.batch_size=3"])
+    ctx = Context(cfg, str(tmp_path), data_dir=str(tiny_data))
+    assert ctx.strategy().num_replicas_in_sync == 2
+    results = pipeline.ensure(ctx, "seeder", log=lambda m: None)
+    assert np.isfinite(results["final_loss"]) and 0 <= results["val_map"] <= 100
+    model = keras.saving.load_model(str(tmp_path / ctx.stage_name("seeder") / "model.keras"),
+                                     compile=False)
+    assert model.output_shape == (None, 3)
+    batches = pipeline.seeder.training_batches(ctx)
+    images, labels = next(iter(batches))
+    assert images.shape[0] == 6 and labels.shape == (6, 3)

@@ -39,7 +39,7 @@ def test_round_trip_preserves_bytes_sizes_and_label_values(converted):
         with open(os.path.join(root, "JPEGImages", image_id + ".jpg"), "rb") as f:
             assert ex["image"] == f.read()
         original = labelmap.read_label_png(os.path.join(root, "SegmentationClass", image_id + ".png"))
-        mask = records.decode_mask(ex["mask"])
+        mask = labelmap.decode_label_png(ex["mask"])
         assert (ex["height"], ex["width"]) == original.shape == mask.shape
         np.testing.assert_array_equal(mask, original)
         assert tuple(ex["labels"]) == tsv_labels[image_id]

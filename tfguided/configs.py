@@ -66,6 +66,7 @@ class NetConfig:
     fc_units: int = 1024
     fc6_dilation: int = 12       # LargeFOV only
     dropout: float = 0.5
+    convs: tuple = (2, 2, 3, 3, 3)  # convolutions per VGG block: VGG-16
 
 
 @dataclasses.dataclass
@@ -114,7 +115,7 @@ class SegmenterConfig:
 @dataclasses.dataclass
 class EvalConfig:
     crf: CrfConfig = dataclasses.field(default_factory=CrfConfig)
-    batch_size: int = 8
+    panels: int = 8                 # PNG panels (image | truth | prediction | +CRF) written
 
 
 @dataclasses.dataclass
@@ -144,7 +145,7 @@ def _cpu_train(**kw):
 
 def _cpu_net(**kw):
     base = dict(width=0.125, input_size=128, batch_norm=True, fc_units=128, fc6_dilation=4,
-                dropout=0.3)
+                dropout=0.3, convs=(1, 1, 2, 2, 2))
     base.update(kw)
     return NetConfig(**base)
 
@@ -157,7 +158,7 @@ def _demo():
     return Config(
         preset="demo", num_classes=6,
         data=DataConfig(synthetic=SyntheticConfig()),
-        seeder=SeederConfig(net=_cpu_net(width=0.25, fc_units=256),
+        seeder=SeederConfig(net=_cpu_net(width=0.25),
                             train=_cpu_train(steps=300, decay_every=200)),
         saliency=SaliencyConfig(net=_cpu_net(), train=_cpu_train(steps=300, decay_every=200)),
         segmenter=SegmenterConfig(net=_cpu_net(), train=_cpu_train(steps=900, decay_every=600)),
@@ -194,6 +195,12 @@ def preset(name):
 
 
 def _coerce(value, current, key):
+    if isinstance(current, tuple):
+        try:
+            return tuple(type(current[0])(v) for v in value.split(","))
+        except ValueError as e:
+            raise ValueError(f"override {key}={value!r}: expected comma-separated "
+                             f"{type(current[0]).__name__}s") from e
     if isinstance(current, bool):
         if value.lower() in ("1", "true", "yes"):
             return True

@@ -1,11 +1,12 @@
 """Running trained networks on images: batched at a fixed size, or one image at its own size.
 
-Both return probabilities upsampled bilinearly to the image size (DeepLab's test protocol, §6.1).
+At its own size, the logits are upsampled to the image with the network's exact geometry and
+turned into probabilities (DeepLab's test protocol, §6.1).
 """
 
-import cv2
-import numpy as np
 import tensorflow as tf
+
+from tfguided.scoremaps import upsample_tf
 
 
 def fixed_size_fn(model):
@@ -14,18 +15,10 @@ def fixed_size_fn(model):
 
 
 def full_size_fn(model):
-    """A compiled function: uint8/float [H, W, 3] (any size) -> softmax probs [H, W, C]."""
+    """A function: uint8/float [H, W, 3] (any size) -> numpy softmax probabilities [H, W, C]."""
     @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
     def run(image):
         logits = model(image[None], training=False)
-        logits = tf.image.resize(logits, tf.shape(image)[:2], method="bilinear")
+        logits = upsample_tf(logits, tf.shape(image)[:2], model.output_stride, model.output_offset)
         return tf.nn.softmax(logits[0], axis=-1)
     return lambda image: run(tf.cast(image, tf.float32)).numpy()
-
-
-def upsample(maps, shape):
-    """[h, w, C] float -> [H, W, C] bilinear (half-pixel centres, as tf.image.resize)."""
-    height, width = shape
-    maps = np.ascontiguousarray(maps, np.float32)
-    out = cv2.resize(maps, (width, height), interpolation=cv2.INTER_LINEAR)
-    return out.reshape(height, width, maps.shape[-1])

@@ -15,7 +15,8 @@ from tfguided import configs
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output directory (synthetic: raw folders; voc/msra: TFRecord shards "
                     "and manifest.json).")
-flags.DEFINE_string("preset", "demo", "synthetic: size preset of the generated data (demo, tiny).")
+flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS), "synthetic: size preset of the generated "
+                  "data (its data.synthetic section).")
 flags.DEFINE_integer("seed", 0, "synthetic: random seed; the same seed gives the same files.")
 flags.DEFINE_string("voc_root", None, "voc: the VOC2012 folder (JPEGImages, SegmentationClass, "
                     "ImageSets/Segmentation).")
@@ -42,10 +43,11 @@ def main(argv):
         raise app.UsageError("--out is required")
     command = argv[1]
     if command == "synthetic":
-        from tfrecords_tools import common, synthetic
+        from tfguided.progress import progress_bar
+        from tfrecords_tools import synthetic
         cfg = configs.preset(FLAGS.preset).data.synthetic
         total = cfg.train + cfg.val + cfg.saliency
-        info = synthetic.generate(FLAGS.out, cfg, FLAGS.seed, common.progress_bar(total, "image"))
+        info = synthetic.generate(FLAGS.out, cfg, FLAGS.seed, progress_bar(total, "image"))
         print(f"synthetic: wrote {info} to {FLAGS.out}")
     elif command == "voc":
         from tfrecords_tools import voc

@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 
-from tfguided.data import records
+from tfguided.data import imageio, labelmap, records
 from tfguided.saliency import grabcut
-from tfrecords_tools import common
+from tfguided.progress import progress_bar
 
 
 def read_label_file(path):
@@ -43,14 +43,14 @@ def read_label_file(path):
 
 def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations):
     path = os.path.join(msra_root, "Image", rel)
-    data, h, w = common.read_image_file(path)
+    data, h, w = imageio.read_image_file(path)
     if (w, h) != (width, height):
         raise ValueError(f"{path}: image is {w}x{h}, label file says {width}x{height}")
-    image = records.decode_image(data)
+    image = imageio.decode_image(data)
     mask = grabcut.grabcut_mask(image, grabcut.mean_box(boxes), grabcut_iterations)
     image_id = os.path.splitext(rel)[0].replace("/", "_")
     return records.Example(id=image_id, image=data, height=h, width=w,
-                           mask=records.encode_mask(mask.astype(np.uint8)),
+                           mask=labelmap.encode_index_png(mask.astype(np.uint8)),
                            boxes=tuple(boxes.reshape(-1)))
 
 
@@ -66,9 +66,10 @@ def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_itera
             excluded = {line.strip() for line in f if line.strip()}
         entries = [e for e in entries if os.path.splitext(e[0])[0].replace("/", "_") not in excluded]
     os.makedirs(out_dir, exist_ok=True)
+    records.clear_manifest(out_dir)
     if verbose:
         print(f"msra: {len(entries)} images from {msra_root}")
-    progress = common.progress_bar(len(entries), "image") if verbose else None
+    progress = progress_bar(len(entries), "image") if verbose else None
     examples = (msra_example(msra_root, *e, grabcut_iterations) for e in entries)
     split = records.write_split(out_dir, "train", examples, len(entries), examples_per_shard, progress)
     return records.write_manifest(out_dir, "msra", {"train": split}, 1, ["background", "salient"],

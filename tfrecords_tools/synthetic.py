@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from tfguided import files
-from tfguided.data import labelmap
+from tfguided.data import imageio, labelmap
 
 SUPERSAMPLE = 2
 HUE_SPREAD = 0.06  # each target class has a hue family of +-0.06 around its own hue
@@ -269,7 +269,7 @@ def generate(out_dir, cfg, seed, progress=None):
             if not present:  # the drawn objects were all hidden: draw again
                 img, labels = scene(rng, cfg.image_size, class_names, cfg.max_objects)
                 present = sorted(int(c) for c in np.unique(labels) if 0 < c < labelmap.IGNORE)
-            labelmap.write_rgb(os.path.join(voc, "JPEGImages", image_id + ".jpg"), img, quality=92)
+            imageio.write_image(os.path.join(voc, "JPEGImages", image_id + ".jpg"), img, quality=92)
             labelmap.write_label_png(os.path.join(voc, "SegmentationClass", image_id + ".png"), labels)
             label_lines.append(image_id + "\t" + " ".join(map(str, present)))
             ids.append(image_id)
@@ -287,7 +287,7 @@ def generate(out_dir, cfg, seed, progress=None):
     for i in range(cfg.saliency):
         name = f"sal_{i:05d}.jpg"
         img, boxes = saliency_scene(rng, cfg.image_size, cfg.annotators)
-        labelmap.write_rgb(os.path.join(msra, "Image", name), img, quality=92)
+        imageio.write_image(os.path.join(msra, "Image", name), img, quality=92)
         lines += [name, f"{cfg.image_size} {cfg.image_size}",
                   "; ".join(" ".join(map(str, b)) for b in boxes) + ";"]
         done += 1

@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from tfguided.data import labelmap, records
-from tfrecords_tools import common
+from tfguided.data import imageio, labelmap, records
+from tfguided.progress import progress_bar
 
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
                "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
@@ -50,10 +50,10 @@ def read_split_ids(voc_root, split):
     return ids
 
 
-def voc_example(voc_root, image_id, num_classes, image_labels):
+def voc_example(voc_root, image_id, num_classes, image_labels, labels_tsv=None):
     """One id -> records.Example, after checking the mask against the image and the class set."""
     image_path = os.path.join(voc_root, "JPEGImages", image_id + ".jpg")
-    data, height, width = common.read_image_file(image_path)
+    data, height, width = imageio.read_image_file(image_path)
     mask_path = os.path.join(voc_root, "SegmentationClass", image_id + ".png")
     mask_bytes, from_mask = b"", None
     if os.path.exists(mask_path):
@@ -66,10 +66,10 @@ def voc_example(voc_root, image_id, num_classes, image_labels):
         if bad:
             raise ValueError(f"{mask_path}: label values {bad} outside 0..{num_classes} and 255")
         from_mask = tuple(int(v) for v in values if 0 < v <= num_classes)
-        mask_bytes = records.encode_mask(mask)
+        mask_bytes = labelmap.encode_index_png(mask)
     if image_labels is not None:
         if image_id not in image_labels:
-            raise KeyError(f"image-level labels: no entry for {image_id!r}")
+            raise KeyError(f"{labels_tsv}: no image-level labels for {image_id!r}")
         labels = image_labels[image_id]
     elif from_mask is not None:
         labels = from_mask
@@ -99,13 +99,14 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
         raise FileNotFoundError(f"--labels_from=tsv but no --labels_tsv and no {voc_root}/image_labels.tsv")
     image_labels = read_image_labels(labels_tsv) if labels_tsv and labels_from != "masks" else None
     os.makedirs(out_dir, exist_ok=True)
+    records.clear_manifest(out_dir)
     entries = {}
     for split in splits:
         ids = read_split_ids(voc_root, split)
         if verbose:
             print(f"voc: {split}: {len(ids)} images from {voc_root}")
-        progress = common.progress_bar(len(ids), "image") if verbose else None
-        examples = (voc_example(voc_root, i, num_classes, image_labels) for i in ids)
+        progress = progress_bar(len(ids), "image") if verbose else None
+        examples = (voc_example(voc_root, i, num_classes, image_labels, labels_tsv) for i in ids)
         entries[split] = records.write_split(out_dir, split, examples, len(ids),
                                              examples_per_shard, progress)
     return records.write_manifest(

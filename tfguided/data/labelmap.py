@@ -6,7 +6,6 @@ through the file's own PLTE chunk; `write_label_png` writes 8-bit palette PNGs w
 since neither OpenCV nor TensorFlow writes palette PNGs.
 """
 
-import os
 import struct
 import zlib
 
@@ -87,6 +86,14 @@ def decode_label_png(data, path="<bytes>"):
     return order[pos].astype(np.uint8)
 
 
+def encode_index_png(labels):
+    """uint8 [H, W] -> grayscale PNG bytes holding the indices (what the TFRecords store)."""
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(labels, np.uint8))
+    if not ok:
+        raise ValueError("could not encode label map as PNG")
+    return buf.tobytes()
+
+
 def read_label_png(path):
     with open(path, "rb") as f:
         return decode_label_png(f.read(), path)
@@ -111,13 +118,3 @@ def encode_label_png(labels, palette=VOC_PALETTE):
 
 def write_label_png(path, labels):
     files.atomic_write_bytes(path, encode_label_png(labels))
-
-
-def write_rgb(path, rgb, quality=95):
-    """Writes an RGB uint8 image as JPEG or PNG (by extension), atomically."""
-    ext = os.path.splitext(path)[1].lower()
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(rgb[..., ::-1]), params)
-    if not ok:
-        raise ValueError(f"{path}: OpenCV could not encode the image as {ext}")
-    files.atomic_write_bytes(path, buf.tobytes())

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tfguided.data import records
 
-IGNORE = 255
+from tfguided.data.labelmap import IGNORE
 
 
 def decode(example):
@@ -34,11 +34,10 @@ def resize_image(pixels, size):
     return tf.image.resize(tf.cast(pixels, tf.float32), [size, size], method="bilinear")
 
 
-def random_flip(image, target, seed=None):
-    flip = tf.random.uniform([], seed=seed) < 0.5
-    image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
-    target = tf.cond(flip, lambda: tf.reverse(target, [1]), lambda: target)
-    return image, target
+def random_flip(*tensors):
+    """Flips all of `tensors` ([H, W, ...]) left-right together, or none of them, at random."""
+    flip = tf.random.uniform([]) < 0.5
+    return tuple(tf.cond(flip, lambda t=t: tf.reverse(t, [1]), lambda t=t: t) for t in tensors)
 
 
 def pad_and_random_crop(image, target, size):
@@ -63,7 +62,7 @@ def classification_example(num_classes, size, train):
         ex = decode(ex)
         image = resize_image(ex["pixels"], size)
         if train:
-            image = tf.image.random_flip_left_right(image)
+            image, = random_flip(image)
         return image, multi_hot(ex["labels"], num_classes)
     return fn
 

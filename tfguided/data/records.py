@@ -19,8 +19,6 @@ the manifest and name the shard that does not match it.
 import dataclasses
 import os
 
-import cv2
-import numpy as np
 import tensorflow as tf
 
 from tfguided import files
@@ -68,26 +66,6 @@ FEATURES = {
 }
 
 
-def encode_mask(labels):
-    """uint8 [H, W] -> grayscale PNG bytes (indices stored directly, decodable by tf.io.decode_png)."""
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(labels, np.uint8))
-    if not ok:
-        raise ValueError("could not encode label map as PNG")
-    return buf.tobytes()
-
-
-def decode_mask(data):
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-
-
-def decode_image(data):
-    """Encoded bytes -> RGB uint8 [H, W, 3] with OpenCV (numpy side; tf.data uses tf.io)."""
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError("image bytes could not be decoded")
-    return bgr[..., ::-1]
-
-
 def shard_name(split, index, count):
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
 
@@ -126,6 +104,14 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     return entry
 
 
+def clear_manifest(out_dir):
+    """Call before (re)writing shards into `out_dir`: without a manifest the folder reads as
+    incomplete, so an interrupted rewrite never passes for the old, complete one."""
+    path = os.path.join(out_dir, MANIFEST)
+    if os.path.exists(path):
+        os.remove(path)
+
+
 def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):
     manifest = {"format": FORMAT, "kind": kind, "num_classes": num_classes,
                 "class_names": list(class_names), "splits": splits, **(extra or {})}
@@ -144,8 +130,11 @@ def read_manifest(data_dir):
     return manifest
 
 
+_VERIFIED = set()  # (shard path, size, mtime) already checksummed in this process
+
+
 def split_files(data_dir, split, verify=True):
-    """Shard paths of `split`, after checking each against the manifest (size/count, checksum)."""
+    """Shard paths of `split`, after checking each against the manifest checksum (once per process)."""
     manifest = read_manifest(data_dir)
     if split not in manifest["splits"]:
         raise KeyError(f"{os.path.join(data_dir, MANIFEST)}: no split {split!r} "
@@ -155,8 +144,12 @@ def split_files(data_dir, split, verify=True):
         path = os.path.join(data_dir, shard["file"])
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: shard listed in the manifest is missing")
-        if verify and files.sha256_file(path) != shard["sha256"]:
-            raise ValueError(f"{path}: corrupt shard (checksum differs from the manifest)")
+        stat = os.stat(path)
+        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, shard["sha256"])
+        if verify and key not in _VERIFIED:
+            if files.sha256_file(path) != shard["sha256"]:
+                raise ValueError(f"{path}: corrupt shard (checksum differs from the manifest)")
+            _VERIFIED.add(key)
         paths.append(path)
     return paths
 

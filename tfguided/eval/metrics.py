@@ -7,7 +7,7 @@ skipped. Counts are int64: float32 loses exactness past 2^24 pixels (DESIGN.md ย
 
 import numpy as np
 
-IGNORE = 255
+from tfguided.data.labelmap import IGNORE
 
 
 def confusion_matrix(gt, pred, num_labels, ignore=IGNORE):
@@ -100,3 +100,34 @@ def mean_average_precision(scores, targets):
     """[N, K] scores and {0,1} targets -> mAP in percent over classes with a positive."""
     aps = [average_precision(scores[:, k], targets[:, k] > 0.5) for k in range(scores.shape[1])]
     return float(np.nanmean(aps) * 100)
+
+
+class GuideStats:
+    """Accumulates a guide's supervision quality over images (Table 2's columns and more).
+
+    Per image: the guide against the ground truth (Fg/Bg precision and recall; pseudo-label mIoU
+    with ignore counted as background, the modern peers' convention) and the saliency
+    foreground against the ground-truth foreground (ยง5.1: mean IoU, share of images above 0.6).
+    """
+
+    def __init__(self, num_labels):
+        self.num_labels = num_labels
+        self.counts = np.zeros(6, np.int64)
+        self.pseudo = np.zeros((num_labels, num_labels), np.int64)
+        self.saliency_ious = []
+
+    def add(self, gt, guide, foreground):
+        self.counts += guide_quality_counts(gt, guide)
+        self.pseudo += confusion_matrix(gt, np.where(guide == IGNORE, 0, guide), self.num_labels)
+        valid = gt != IGNORE
+        gt_fg, fg = (gt > 0) & valid, foreground & valid
+        union = np.sum(gt_fg | fg)
+        self.saliency_ious.append(np.sum(gt_fg & fg) / union if union else 1.0)
+
+    def results(self):
+        if not self.saliency_ious:
+            return {}
+        ious = np.asarray(self.saliency_ious)
+        return {**guide_quality(self.counts), "pseudo_label_miou": mean_iou(self.pseudo),
+                "saliency_fg_iou_mean": float(ious.mean() * 100),
+                "saliency_images_iou_over_0.6": float(np.mean(ious > 0.6) * 100)}

@@ -46,4 +46,4 @@ def write_tensorboard(log_dir, name, panels, step=0):
     with writer.as_default():
         for i, p in enumerate(panels):
             tf.summary.image(f"{name}/{i:02d}", p[None], step=step)
-    writer.flush()
+    writer.close()

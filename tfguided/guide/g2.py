@@ -7,31 +7,19 @@ components they touch -> undecided; a seed touching several components labels al
 isolated seed (touching none) is kept. Everything else is background.
 """
 
-import dataclasses
-
 import cv2
 import numpy as np
 
+from tfguided.configs import GuideConfig
 from tfguided.crf import dense_crf
+from tfguided.data.labelmap import IGNORE
 
-IGNORE = 255
 
-
-@dataclasses.dataclass
-class G2Params:
-    min_component_fraction: float = 0.01
-    connectivity: int = 8
-    min_seed_pixels: int = 0
-    undecided: str = "ignore"   # ignore -> 255, background -> 0
-    crf_params: str = "deeplab"
-    crf_iterations: int = 10
-    crf_unary_sigma: float = 10.0
-
-    @property
-    def undecided_value(self):
-        if self.undecided not in ("ignore", "background"):
-            raise ValueError(f"undecided={self.undecided!r}: choose ignore or background")
-        return IGNORE if self.undecided == "ignore" else 0
+def undecided_value(params):
+    """The label of undecided pixels: 255 for guide.undecided=ignore (paper), 0 for background."""
+    if params.undecided not in ("ignore", "background"):
+        raise ValueError(f"guide.undecided={params.undecided!r}: choose ignore or background")
+    return IGNORE if params.undecided == "ignore" else 0
 
 
 def components(mask, connectivity, min_pixels=0):
@@ -66,15 +54,19 @@ def crf_inside(image, component, touching, params):
         for c in classes], axis=-1)
     total = blurred.sum(axis=-1, keepdims=True)
     probs = np.where(total > 1e-6, blurred / np.maximum(total, 1e-6), 1.0 / len(classes))
-    q = dense_crf(image[y0:y1, x0:x1], probs, params.crf_params, params.crf_iterations)
+    q = dense_crf(image[y0:y1, x0:x1], probs, params.crf.params, params.crf.iterations)
     labels = np.asarray(classes, np.uint8)[q.argmax(axis=-1)]
     return (y0, y1, x0, x1), labels
 
 
 def guide_g2(image, seeds, saliency_fg, params=None):
-    """RGB uint8 [H, W, 3], seeds uint8 [H, W] (0 = background), saliency bool [H, W] -> guide uint8."""
-    params = params or G2Params()
-    undecided = params.undecided_value
+    """RGB uint8 [H, W, 3], seeds uint8 [H, W] (0 = background), saliency bool [H, W] -> guide uint8.
+
+    `params` is a `GuideConfig` (min_component_fraction, connectivity, min_seed_pixels,
+    undecided, crf, crf_unary_sigma); the paper's values by default.
+    """
+    params = params or GuideConfig()
+    undecided = undecided_value(params)
     height, width = seeds.shape
     min_area = int(np.ceil(params.min_component_fraction * height * width - 1e-6))  # ">= 1%", float-safe
     fg_ids = components(saliency_fg, params.connectivity, min_area)

@@ -10,6 +10,8 @@ import keras
 from tfguided.models import vgg
 
 LAST_LAYER = "fc8"
+POOLS = ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1))
+OUTPUT_STRIDE, OUTPUT_OFFSET = vgg.output_geometry(POOLS)
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
@@ -17,10 +19,10 @@ class LargeFov(keras.Model):
     """Per-pixel class logits [B, ceil(H/8), ceil(W/8), num_classes] (background included)."""
 
     def __init__(self, num_classes=21, width=1.0, fc_units=1024, fc6_dilation=12, dropout=0.5,
-                 batch_norm=False, weight_decay=5e-4, input_size=None, **kwargs):
+                 batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
+                 **kwargs):
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = vgg.vgg16_trunk(inputs, width, batch_norm, weight_decay,
-                            ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1)), conv5_dilation=2)
+        x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, POOLS, 2, convs)
         x = keras.layers.AveragePooling2D(3, 1, padding="same", name="pool5a")(x)
         x = vgg.conv(x, fc_units, 3, "fc6", weight_decay, False, fc6_dilation)
         x = keras.layers.Dropout(dropout, name="drop6")(x)
@@ -30,6 +32,8 @@ class LargeFov(keras.Model):
                                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                      kernel_regularizer=vgg.regularizer(weight_decay))(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "largefov"), **kwargs)
+        self.convs = tuple(convs)
+        self.output_stride, self.output_offset = OUTPUT_STRIDE, OUTPUT_OFFSET
         self.num_classes, self.width, self.fc_units = num_classes, width, fc_units
         self.fc6_dilation, self.dropout, self.batch_norm = fc6_dilation, dropout, batch_norm
         self.weight_decay, self.input_size = weight_decay, input_size
@@ -38,4 +42,4 @@ class LargeFov(keras.Model):
         return {"num_classes": self.num_classes, "width": self.width, "fc_units": self.fc_units,
                 "fc6_dilation": self.fc6_dilation, "dropout": self.dropout,
                 "batch_norm": self.batch_norm, "weight_decay": self.weight_decay,
-                "input_size": self.input_size, "name": self.name}
+                "input_size": self.input_size, "convs": list(self.convs), "name": self.name}

@@ -32,13 +32,14 @@ class GapNet(keras.Model):
     """Multi-label classifier whose `fc8` layer output [B, h, w, K] holds the class maps."""
 
     def __init__(self, arch="gap_highres", num_classes=20, width=1.0, fc_units=1024,
-                 batch_norm=False, weight_decay=5e-4, input_size=None, **kwargs):
+                 batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
+                 **kwargs):
         if arch not in ARCHS:
             raise ValueError(f"unknown GAP architecture {arch!r}; choose one of {sorted(ARCHS)}")
         spec = ARCHS[arch]
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = vgg.vgg16_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
-                            spec["conv5_dilation"])
+        x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
+                          spec["conv5_dilation"], convs)
         for name in ("fc6", "fc7"):
             if spec[name] is not None:
                 kernel, dilation = spec[name]
@@ -48,13 +49,16 @@ class GapNet(keras.Model):
                                    kernel_regularizer=vgg.regularizer(weight_decay))(x)
         logits = keras.layers.GlobalAveragePooling2D(name="gap")(cams)
         super().__init__(inputs, logits, name=kwargs.pop("name", arch), **kwargs)
+        self.convs = tuple(convs)
+        self.output_stride, self.output_offset = vgg.output_geometry(spec["pools"])
         self.arch, self.num_classes, self.width, self.fc_units = arch, num_classes, width, fc_units
         self.batch_norm, self.weight_decay, self.input_size = batch_norm, weight_decay, input_size
 
     def get_config(self):
         return {"arch": self.arch, "num_classes": self.num_classes, "width": self.width,
                 "fc_units": self.fc_units, "batch_norm": self.batch_norm,
-                "weight_decay": self.weight_decay, "input_size": self.input_size, "name": self.name}
+                "weight_decay": self.weight_decay, "input_size": self.input_size,
+                "convs": list(self.convs), "name": self.name}
 
     def cam_model(self):
         """A model sharing these weights that returns the class maps [B, h, w, K].

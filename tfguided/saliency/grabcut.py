@@ -6,6 +6,7 @@ averages them and runs GrabCut inside the mean box; the segment becomes the bina
 
 import cv2
 import numpy as np
+from absl import logging
 
 
 def mean_box(boxes):
@@ -37,7 +38,8 @@ def grabcut_mask(image, box, iterations=5):
     try:
         cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, rect, bgd, fgd, iterations,
                     cv2.GC_INIT_WITH_RECT)
-    except cv2.error:
+    except cv2.error as e:
+        logging.warning("GrabCut failed (%s); using the mean box as the mask", e)
         return box_mask
     fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     return fg if fg.any() else box_mask

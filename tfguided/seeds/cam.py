@@ -4,22 +4,25 @@ For the image's ground-truth classes only: upsample the class maps to the image 
 by its own maximum, mark background where every class is below tau, else take the argmax class.
 """
 
-import cv2
 import numpy as np
 
+from tfguided.scoremaps import upsample
 
-def normalised_class_maps(cams, labels, image_shape):
+GAP_HIGHRES_GEOMETRY = (8, 3.5)  # output stride and offset of GAP-HighRes (tfguided/scoremaps.py)
+
+
+def normalised_class_maps(cams, labels, image_shape, geometry=GAP_HIGHRES_GEOMETRY):
     """cams [h, w, K] (class c at channel c-1) -> [H, W, len(labels)] maps with per-class max 1.
 
-    A class whose map never rises above zero gets an all-zero map: no positive evidence.
+    `geometry` = (stride, offset) of the class maps on the image. A class whose map never rises
+    above zero gets an all-zero map: no positive evidence.
     """
     height, width = image_shape
     labels = [int(c) for c in labels]
     if not labels:
         return np.zeros((height, width, 0), np.float32)
-    maps = np.ascontiguousarray(np.asarray(cams, np.float32)[..., [c - 1 for c in labels]])
-    maps = cv2.resize(maps, (width, height), interpolation=cv2.INTER_LINEAR).reshape(
-        height, width, len(labels))
+    maps = np.asarray(cams, np.float32)[..., [c - 1 for c in labels]]
+    maps = upsample(maps, (height, width), *geometry)
     peaks = maps.reshape(-1, len(labels)).max(axis=0)
     return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
 
@@ -33,6 +36,6 @@ def seeds_from_maps(maps, labels, tau=0.2):
     return np.where(maps.max(axis=-1) >= tau, seeds, 0).astype(np.uint8)
 
 
-def cam_seeds(cams, labels, image_shape, tau=0.2):
+def cam_seeds(cams, labels, image_shape, tau=0.2, geometry=GAP_HIGHRES_GEOMETRY):
     """The paper's seeds: CAMs of the image's classes, normalised, thresholded at tau (0.2)."""
-    return seeds_from_maps(normalised_class_maps(cams, labels, image_shape), labels, tau)
+    return seeds_from_maps(normalised_class_maps(cams, labels, image_shape, geometry), labels, tau)

@@ -25,7 +25,7 @@ SECTIONS = {
     "segmenter": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter"),
     "evaluate": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter", "evaluate"),
 }
-NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.batch_size")
+NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels")
 GUIDE_FREE = ("seeder", "saliency", "guide")  # what --guide=gt does not depend on
 
 
@@ -51,6 +51,10 @@ class Context:
         if self._strategy is None:
             self._strategy = make_strategy(self.strategy_name)
         return self._strategy
+
+    def global_batch(self, train_cfg):
+        """train.batch_size is per replica; tf.data batches the global batch, Keras splits it."""
+        return train_cfg.batch_size * self.strategy().num_replicas_in_sync
 
     def relevant_diff(self, stage):
         sections = SECTIONS[stage]
@@ -93,14 +97,32 @@ class Context:
                              f"matching --preset or --override=num_classes=N")
         return manifest["class_names"]
 
+    def data_fingerprint(self, stage):
+        """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
+        dirs = [self.voc_dir] if stage == "seeder" or self.guide_strategy == "gt" else (
+            [self.msra_dir] if stage == "saliency" else [self.voc_dir, self.msra_dir])
+        digest = hashlib.sha256()
+        for d in dirs:
+            with open(os.path.join(d, records.MANIFEST), "rb") as f:
+                digest.update(f.read())
+        return digest.hexdigest()
+
     def is_done(self, stage):
-        return os.path.exists(os.path.join(self.stage_dir(stage), DONE))
+        """True if the stage finished for this config; an error if it finished on other data."""
+        path = os.path.join(self.stage_dir(stage), DONE)
+        if not os.path.exists(path):
+            return False
+        if files.read_json(path).get("data_fingerprint") != self.data_fingerprint(stage):
+            raise ValueError(f"{self.stage_dir(stage)}: finished on other data than {self.data_dir}; "
+                             f"use another --workdir for this data")
+        return True
 
     def mark_done(self, stage, results):
         directory = self.stage_dir(stage)
         files.atomic_write_json(os.path.join(directory, DONE), {
             "stage": stage, "config": self.config.to_dict(),
-            "config_diff": self.relevant_diff(stage), "results": results})
+            "config_diff": self.relevant_diff(stage), "data_fingerprint": self.data_fingerprint(stage),
+            "results": results})
 
     def results(self, stage):
         return files.read_json(os.path.join(self.stage_dir(stage), DONE))["results"]

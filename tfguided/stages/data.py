@@ -7,7 +7,8 @@ converters as real data; with --data_dir the converted folders must already be t
 import os
 
 from tfguided.data import records
-from tfrecords_tools import common, msra, synthetic, voc
+from tfguided.progress import progress_bar
+from tfrecords_tools import msra, synthetic, voc
 
 
 def run(ctx):
@@ -25,12 +26,14 @@ def run(ctx):
         print(f"data: generating the demo data ({syn.train} train, {syn.val} val, {syn.saliency} "
               f"saliency images, {syn.image_size}px) in {raw}")
         synthetic.generate(raw, syn, cfg.seed,
-                           common.progress_bar(syn.train + syn.val + syn.saliency, "image"))
-        voc.convert(os.path.join(raw, "VOC2012"), ctx.voc_dir, ("train", "val"),
-                    examples_per_shard=cfg.examples_per_shard)
-        msra.convert(os.path.join(raw, "MSRA"), ctx.msra_dir,
-                     grabcut_iterations=cfg.grabcut_iterations,
-                     examples_per_shard=cfg.examples_per_shard)
+                           progress_bar(syn.train + syn.val + syn.saliency, "image"))
+        if ctx.voc_dir in missing:
+            voc.convert(os.path.join(raw, "VOC2012"), ctx.voc_dir, ("train", "val"),
+                        examples_per_shard=cfg.examples_per_shard)
+        if ctx.msra_dir in missing:
+            msra.convert(os.path.join(raw, "MSRA"), ctx.msra_dir,
+                         grabcut_iterations=cfg.grabcut_iterations,
+                         examples_per_shard=cfg.examples_per_shard)
     counts = {}
     for name, directory in (("voc", ctx.voc_dir), ("msra", ctx.msra_dir)):
         for split, entry in records.read_manifest(directory)["splits"].items():

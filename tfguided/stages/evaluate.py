@@ -10,13 +10,11 @@ import numpy as np
 
 from tfguided import files
 from tfguided.crf import dense_crf
-from tfguided.data import labelmap, records
+from tfguided.data import imageio, labelmap, records
 from tfguided.eval import metrics, panels
 from tfguided.inference import full_size_fn
+from tfguided.progress import progress_bar
 from tfguided.train import loop
-from tfrecords_tools import common
-
-NUM_PANELS = 8
 
 
 def run(ctx, out_dir):
@@ -27,23 +25,24 @@ def run(ctx, out_dir):
     split = cfg.data.eval_split
     count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
     conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}
-    progress = common.progress_bar(count, "image")
+    progress = progress_bar(count, "image")
     panel_list = []
     print(f"evaluate: {count} {split} images")
     for n, ex in enumerate(records.iterate_numpy(ctx.voc_dir, split), 1):
+        image_id = ex["id"].decode()
         if not ex["mask"]:
-            raise ValueError(f"{ctx.voc_dir}: {split} image {ex['id'].decode()!r} has no ground truth")
-        image, gt = records.decode_image(ex["image"]), records.decode_mask(ex["mask"])
+            raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
+        image = imageio.decode_image(ex["image"], image_id)
+        gt = labelmap.decode_label_png(ex["mask"], image_id)
         probs = predict(image)
         pred = probs.argmax(-1).astype(np.uint8)
         pred_crf = dense_crf(image, probs, cfg.evaluate.crf.params,
                              cfg.evaluate.crf.iterations).argmax(-1).astype(np.uint8)
         conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)
         conf["crf"] += metrics.confusion_matrix(gt, pred_crf, num_labels)
-        if len(panel_list) < NUM_PANELS:
+        if len(panel_list) < cfg.evaluate.panels:
             panel_list.append(panels.panel(image, [("truth", gt), ("pred", pred), ("pred+crf", pred_crf)]))
-            labelmap.write_rgb(os.path.join(out_dir, "panels", ex["id"].decode() + ".png"),
-                               panel_list[-1])
+            imageio.write_image(os.path.join(out_dir, "panels", image_id + ".png"), panel_list[-1])
         progress(n)
     iou, iou_crf = (metrics.per_class_iou(conf[k]) * 100 for k in ("plain", "crf"))
     as_dict = lambda v: {name: (None if np.isnan(x) else float(x)) for name, x in zip(class_names, v)}

@@ -12,19 +12,23 @@ from tfguided.train import loop, losses
 def build(cfg, num_classes):
     net = cfg.seeder.net
     return GapNet(cfg.seeder.arch, num_classes, net.width, net.fc_units, net.batch_norm,
-                  cfg.seeder.train.weight_decay, net.input_size)
+                  cfg.seeder.train.weight_decay, net.input_size, net.convs)
+
+
+def training_batches(ctx):
+    cfg = ctx.config
+    return pipelines.training_dataset(
+        ctx.voc_dir, cfg.data.train_split,
+        pipelines.classification_example(cfg.num_classes, cfg.seeder.net.input_size, train=True),
+        ctx.global_batch(cfg.seeder.train), cfg.seeder.train.seed)
 
 
 def run(ctx, out_dir):
     cfg, num_classes = ctx.config, ctx.config.num_classes
-    train_cfg, size = cfg.seeder.train, cfg.seeder.net.input_size
-    strategy = ctx.strategy()
-    dataset = pipelines.training_dataset(
-        ctx.voc_dir, cfg.data.train_split,
-        pipelines.classification_example(num_classes, size, train=True),
-        train_cfg.batch_size * strategy.num_replicas_in_sync, train_cfg.seed)
+    size = cfg.seeder.net.input_size
     model, history = loop.train(out_dir, "seeder", lambda: build(cfg, num_classes),
-                                losses.multilabel_loss(), dataset, train_cfg, strategy)
+                                losses.multilabel_loss(), training_batches(ctx), cfg.seeder.train,
+                                ctx.strategy())
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes, size)
     print(f"seeder: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
     return {"final_loss": history["loss"][-1], "val_map": val_map}

@@ -1,6 +1,7 @@
 """Stage `segmenter`: DeepLab-v1 LargeFOV trained on guide labels, or on ground truth for --guide=gt."""
 
 from tfguided.data import pipelines
+from tfguided.models import deeplab
 from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
 
@@ -8,7 +9,7 @@ from tfguided.train import loop, losses
 def build(cfg, num_classes):
     net = cfg.segmenter.net
     return LargeFov(num_classes + 1, net.width, net.fc_units, net.fc6_dilation, net.dropout,
-                    net.batch_norm, cfg.segmenter.train.weight_decay, net.input_size,
+                    net.batch_norm, cfg.segmenter.train.weight_decay, net.input_size, net.convs,
                     name="segmenter")
 
 
@@ -19,14 +20,17 @@ def training_source(ctx):
     return ctx.stage_dir("guide"), "train"
 
 
+def training_batches(ctx):
+    cfg = ctx.config.segmenter
+    data_dir, split = training_source(ctx)
+    return pipelines.training_dataset(
+        data_dir, split, pipelines.segmentation_example(cfg.net.input_size, train=True),
+        ctx.global_batch(cfg.train), cfg.train.seed)
+
+
 def run(ctx, out_dir):
     cfg = ctx.config
-    train_cfg, size = cfg.segmenter.train, cfg.segmenter.net.input_size
-    strategy = ctx.strategy()
-    data_dir, split = training_source(ctx)
-    dataset = pipelines.training_dataset(
-        data_dir, split, pipelines.segmentation_example(size, train=True),
-        train_cfg.batch_size * strategy.num_replicas_in_sync, train_cfg.seed)
-    _, history = loop.train(out_dir, "segmenter", lambda: build(cfg, cfg.num_classes),
-                            losses.UpsampledSparseCrossEntropy(), dataset, train_cfg, strategy)
-    return {"final_loss": history["loss"][-1], "trained_on": data_dir}
+    loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
+    _, history = loop.train(out_dir, "segmenter", lambda: build(cfg, cfg.num_classes), loss,
+                            training_batches(ctx), cfg.segmenter.train, ctx.strategy())
+    return {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}

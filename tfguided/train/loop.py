@@ -10,22 +10,11 @@ import os
 import sys
 
 import keras
-import numpy as np
 
 from tfguided import files, models  # noqa: F401  (registers the model classes)
 from tfguided.train.optim import build_optimizer
 
 MODEL_FILE = "model.keras"
-
-
-class LearningRateLogger(keras.callbacks.Callback):
-    """Adds the current learning rate to the epoch logs, so TensorBoard plots it."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            opt = self.model.optimizer
-            lr = opt.learning_rate
-            logs["learning_rate"] = float(np.asarray(lr(opt.iterations) if callable(lr) else lr))
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -44,19 +33,31 @@ class StopOnNaN(keras.callbacks.Callback):
                 f"the data")
 
 
+def epoch_plan(steps, steps_per_epoch):
+    """(epochs, steps per epoch) doing exactly `steps` steps: the largest divisor of `steps`
+    not above `steps_per_epoch` (Keras epochs are equal; rounding up would train longer)."""
+    if steps < 1:
+        raise ValueError(f"train.steps must be positive, got {steps}")
+    per_epoch = max(d for d in range(1, min(steps, steps_per_epoch) + 1) if steps % d == 0)
+    return steps // per_epoch, per_epoch
+
+
 def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, metrics=()):
-    """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras."""
+    """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
+
+    The weights are initialised from train_cfg.seed, so a rerun from scratch is repeatable.
+    """
+    keras.utils.set_random_seed(train_cfg.seed)
     with strategy.scope():
         model = build_model()
         model.compile(optimizer=build_optimizer(train_cfg), loss=loss, metrics=list(metrics))
-    epochs = max(1, math.ceil(train_cfg.steps / train_cfg.steps_per_epoch))
+    epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
     callbacks = [
         StopOnNaN(stage),
-        LearningRateLogger(),
         keras.callbacks.BackupAndRestore(os.path.join(stage_dir, "backup"), delete_checkpoint=True),
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
-    history = model.fit(dataset, epochs=epochs, steps_per_epoch=train_cfg.steps_per_epoch,
+    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     save_model(model, os.path.join(stage_dir, MODEL_FILE))
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}

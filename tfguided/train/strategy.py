@@ -11,9 +11,18 @@ default       TensorFlow's default (no distribution).
 import tensorflow as tf
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+_MADE = {}
 
 
 def make_strategy(name="mirrored"):
+    """The strategy called `name`; one instance per process, since two distributed strategies in
+    one process start their collective-op keys at the same number and abort each other."""
+    if name not in _MADE:
+        _MADE[name] = _make(name)
+    return _MADE[name]
+
+
+def _make(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

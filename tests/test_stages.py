@@ -1,0 +1,70 @@
+"""Stage directories and reuse (DESIGN.md §2): names carry config differences; done stages are reused."""
+
+import os
+
+import pytest
+
+from tfguided import configs
+from tfguided.data import records
+from tfguided.stages import pipeline
+from tfguided.stages.context import Context
+
+
+def _ctx(tmp_path, *overrides, guide="g2"):
+    cfg = configs.override(configs.preset("tiny"), list(overrides))
+    cfg.guide.strategy = guide
+    return Context(cfg, str(tmp_path))
+
+
+def test_names_carry_only_relevant_differences(tmp_path):
+    base = _ctx(tmp_path)
+    assert [base.stage_name(s) for s in ("seeder", "saliency", "guide", "segmenter", "evaluate")] == [
+        "seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"]
+    tau = _ctx(tmp_path, "guide.tau=0.3")
+    assert tau.stage_name("seeder") == "seeder" and tau.stage_name("saliency") == "saliency"
+    assert tau.stage_name("guide") == "guide-g2,guide.tau=0.3"
+    assert tau.stage_name("evaluate") == "evaluate-g2,guide.tau=0.3"
+    assert _ctx(tmp_path, "guide.panels=2").stage_name("guide") == "guide-g2"
+
+
+def test_ground_truth_runs_ignore_guide_settings(tmp_path):
+    gt = _ctx(tmp_path, "guide.tau=0.3", "seeder.train.steps=5", guide="gt")
+    assert gt.stage_name("segmenter") == "segmenter-gt"
+    assert pipeline.dependencies(gt, "segmenter") == ("data",)
+    with pytest.raises(ValueError, match="no guide stage"):
+        pipeline.dependencies(gt, "guide")
+
+
+def test_long_names_are_hashed(tmp_path):
+    ctx = _ctx(tmp_path, "seeder.train.steps=5", "seeder.train.learning_rate=0.002",
+               "seeder.net.fc_units=32", "seeder.train.decay_every=3", "seeder.train.seed=9")
+    name = ctx.stage_name("seeder")
+    assert name.startswith("seeder,cfg") and len(name) < 40
+
+
+def _fake_data(ctx, tag="a"):
+    for d in (ctx.voc_dir, ctx.msra_dir):
+        os.makedirs(d, exist_ok=True)
+        records.write_manifest(d, tag, {}, 3, ["bg", "a", "b", "c"])
+
+
+def test_finished_stage_is_reused_not_rerun(tmp_path, monkeypatch):
+    ctx = _ctx(tmp_path)
+    _fake_data(ctx)
+    calls = []
+    monkeypatch.setitem(pipeline.RUNNERS, "seeder", lambda c, d: calls.append(d) or {"x": 1})
+    monkeypatch.setattr(pipeline.data, "run", lambda c: {})
+    assert pipeline.ensure(ctx, "seeder", log=lambda m: None)["x"] == 1
+    assert pipeline.ensure(ctx, "seeder", log=lambda m: None)["x"] == 1
+    assert calls == [os.path.join(str(tmp_path), "seeder")]
+    assert os.path.exists(os.path.join(str(tmp_path), "seeder", "config.json"))
+    _fake_data(ctx, tag="other")  # the same workdir with other data must not be reused silently
+    with pytest.raises(ValueError, match="finished on other data"):
+        pipeline.ensure(ctx, "seeder", log=lambda m: None)
+
+
+def test_missing_converted_data_is_explained(tmp_path):
+    cfg = configs.preset("tiny")
+    ctx = Context(cfg, str(tmp_path / "work"), data_dir=str(tmp_path / "nodata"))
+    with pytest.raises(FileNotFoundError, match="python -m tfrecords_tools voc"):
+        pipeline.ensure(ctx, "seeder", log=lambda m: None)
