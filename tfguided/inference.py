@@ -14,11 +14,18 @@ def fixed_size_fn(model):
     return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
+def probabilities_fn(model):
+    """A compiled function: float32 [B, H, W, 3] -> softmax probabilities [B, H, W, C] at the
+    input size (any H, W), upsampled with the network's geometry."""
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def run(images):
+        logits = model(images, training=False)
+        logits = upsample_tf(logits, tf.shape(images)[1:3], model.output_stride, model.output_offset)
+        return tf.nn.softmax(logits, axis=-1)
+    return run
+
+
 def full_size_fn(model):
     """A function: uint8/float [H, W, 3] (any size) -> numpy softmax probabilities [H, W, C]."""
-    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
-    def run(image):
-        logits = model(image[None], training=False)
-        logits = upsample_tf(logits, tf.shape(image)[:2], model.output_stride, model.output_offset)
-        return tf.nn.softmax(logits[0], axis=-1)
-    return lambda image: run(tf.cast(image, tf.float32)).numpy()
+    run = probabilities_fn(model)
+    return lambda image: run(tf.cast(image, tf.float32)[None])[0].numpy()

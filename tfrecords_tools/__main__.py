@@ -41,7 +41,15 @@ def main(argv):
                              f"(got {argv[1:]})")
     if not FLAGS.out:
         raise app.UsageError("--out is required")
-    command = argv[1]
+    try:
+        convert(argv[1])
+    except (ValueError, FileNotFoundError, KeyError, PermissionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def convert(command):
     if command == "synthetic":
         from tfguided.progress import progress_bar
         from tfrecords_tools import synthetic
@@ -65,9 +73,5 @@ def main(argv):
         print(f"msra: train={manifest['splits']['train']['count']}")
 
 
-def run():
-    app.run(main, argv=sys.argv)
-
-
 if __name__ == "__main__":
-    run()
+    app.run(main)

@@ -10,6 +10,8 @@ from tfguided.data import records
 
 from tfguided.data.labelmap import IGNORE
 
+IMAGENET_MEAN = (123.68, 116.779, 103.939)  # RGB; a tuple: no TF op at import time
+
 
 def decode(example):
     """Adds `pixels` (uint8 [H, W, 3]) and, where present, `target` (uint8 [H, W]) from the mask."""
@@ -45,11 +47,10 @@ def pad_and_random_crop(image, target, size):
 
     Returns float32 [size, size, 3] and uint8 [size, size].
     """
-    mean = tf.constant([123.68, 116.779, 103.939], tf.float32)  # RGB ImageNet mean
-    image = tf.cast(image, tf.float32) - mean
+    image = tf.cast(image, tf.float32) - IMAGENET_MEAN
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     pad_h, pad_w = tf.maximum(size - height, 0), tf.maximum(size - width, 0)
-    image = tf.pad(image, [[0, pad_h], [0, pad_w], [0, 0]]) + mean
+    image = tf.pad(image, [[0, pad_h], [0, pad_w], [0, 0]]) + IMAGENET_MEAN
     target = tf.pad(target, [[0, pad_h], [0, pad_w]], constant_values=IGNORE)
     stacked = tf.concat([image, tf.cast(target[..., None], tf.float32)], axis=-1)
     crop = tf.image.random_crop(stacked, [size, size, 4])
