@@ -24,23 +24,54 @@ from tfguided.train.strategy import STRATEGIES, configure_cpu_threads  # noqa: E
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("stage", "segmenter", list(pipeline.STAGES),
                   "Stage to build (its missing predecessors are built first): data = convert or "
-                  "generate the datasets; seeder = GAP classifier for CAM seeds; saliency = binary "
-                  "saliency net; guide = guide labels; segmenter = DeepLab LargeFOV (then evaluate); "
-                  "evaluate = mIoU with and without CRF.")
+                  "generate the datasets; seeder = GAP classifier for CAM seeds; classifier = VGG-16 "
+                  "classifier (for --guide=g1); saliency = binary saliency net; guide = guide labels; "
+                  "segmenter = DeepLab LargeFOV (then evaluate); evaluate = mIoU with and without CRF; "
+                  "seed_eval = the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3).")
 flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS),
                   "Named configuration: demo (CPU, minutes), tiny (tests, about a minute), voc12 "
                   "(the paper's settings).")
 flags.DEFINE_string("workdir", None, "Where stage artifacts go (default runs/<preset>).")
 flags.DEFINE_string("data_dir", None, "Folder with converted voc/ and msra/ TFRecords (see python -m "
                     "tfrecords_tools). Default: generate the demo data under the workdir.")
-flags.DEFINE_enum("guide", "g2", ["seeds", "g2", "gt"],
-                  "Guide labels for the segmenter: seeds = CAM seeds only; g2 = seeds propagated "
-                  "in saliency (the paper's); gt = ground-truth masks (fully supervised reference).")
+flags.DEFINE_enum("guide", "g2", ["seeds", "g0", "g1", "g2", "oracle", "gt"],
+                  "Guide labels for the segmenter (Table 2): seeds = CAM seeds only; g0 = saliency "
+                  "foreground with a random image label; g1 = each salient component labelled by the "
+                  "classifier; g2 = seeds propagated in the saliency (the paper's); oracle = g2 with "
+                  "the ground-truth foreground as saliency; gt = ground-truth masks (fully supervised).")
+flags.DEFINE_enum("seeder", None, ["gap_lowres", "gap_highres", "gap_roi", "gap_deeplab", "vanilla",
+                                    "guided", "excitation", "mean_shape"],
+                  "Seeder (Table 1): a GAP architecture of Table 6; vanilla / guided / excitation = "
+                  "backprop on the classifier; mean_shape = the centre mean shape baseline (the last "
+                  "four for --stage=seed_eval only). Default: the preset's (GAP-HighRes).")
+flags.DEFINE_enum("crf_seed", "none", ["none", "deeplab", "sec"],
+                  "crf-seed (supp. C): refine the seeds with a dense CRF with the DeepLab (v2) or SEC "
+                  "(v1) parameters.")
+flags.DEFINE_enum("crf_loss", "none", ["none", "deeplab", "sec"],
+                  "crf-loss (supp. C): add SEC's constrain-to-boundary loss to the segmenter's "
+                  "training, with the DeepLab (v2) or SEC (v1) CRF parameters.")
+flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
+                  "crf-postproc (supp. C): CRF parameters of the evaluation's post-processing "
+                  "(default: the preset's, DeepLab). The evaluation reports mIoU with and without it.")
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
                   "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
                   "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
                           "--override=seeder.train.steps=100 --override=guide.tau=0.3.")
+
+
+def flag_overrides():
+    """The shortcut flags as config overrides (so they name stage directories like --override)."""
+    out = []
+    if FLAGS.seeder:
+        out.append(f"seeder.arch={FLAGS.seeder}")
+    if FLAGS.crf_seed != "none":
+        out.append(f"guide.crf_seed={FLAGS.crf_seed}")
+    if FLAGS.crf_loss != "none":
+        out.append(f"segmenter.crf_loss={FLAGS.crf_loss}")
+    if FLAGS.crf_postproc:
+        out.append(f"evaluate.crf.params={FLAGS.crf_postproc}")
+    return out
 
 
 def main(argv):
@@ -49,7 +80,7 @@ def main(argv):
     if FLAGS.strategy != "multi_worker":
         configure_cpu_threads()
     try:
-        config = configs.override(configs.preset(FLAGS.preset), FLAGS.override)
+        config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides())
         config.guide.strategy = FLAGS.guide
         workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
         ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)

@@ -132,6 +132,6 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     model = keras.saving.load_model(str(tmp_path / ctx.stage_name("seeder") / "model.keras"),
                                      compile=False)
     assert model.output_shape == (None, 3)
-    batches = pipeline.seeder.training_batches(ctx)
+    batches = pipeline.seeder.training_batches(ctx, "seeder")
     images, labels = next(iter(batches))
     assert images.shape[0] == 6 and labels.shape == (6, 3)

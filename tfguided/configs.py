@@ -78,6 +78,15 @@ class SeederConfig:
 
 
 @dataclasses.dataclass
+class ClassifierConfig:
+    """VGG-16 multi-label classifier for G1 and the backprop seeders (§6.1, supp. F: batch 40,
+    lr 1e-3 x0.1 every 5000 iterations, 30000 iterations; VGG-16's 224 input and 4096-wide fc)."""
+    net: NetConfig = dataclasses.field(default_factory=lambda: NetConfig(input_size=224, fc_units=4096))
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(batch_size=40, decay_every=5000, steps=30000))
+
+
+@dataclasses.dataclass
 class SaliencyConfig:
     """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1)."""
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
@@ -92,12 +101,15 @@ class CrfConfig:
 
 @dataclasses.dataclass
 class GuideConfig:
-    """Guide labeller (§5, supp. E); the last three fields are where the authors' code differs."""
-    strategy: str = "g2"         # seeds | g2 | gt
+    """Guide labeller (§5, supp. E); connectivity, min_seed_pixels and undecided are the switches
+    for where the authors' code differs from the paper (BUILD_NOTES.md)."""
+    strategy: str = "g2"         # seeds | g0 | g1 | g2 | oracle | gt (the --guide flag)
+    seed: int = 0                # G0's per-image random draw
     tau: float = 0.2             # §6.1: seed background where every normalised class map < tau
     saliency_fraction: float = 0.5  # §6.1: saliency fg = prob >= 50% of the image's max prob
     min_component_fraction: float = 0.01
     crf: CrfConfig = dataclasses.field(default_factory=CrfConfig)
+    crf_seed: str = "none"          # supp. C "crf-seed": none | deeplab | sec (CRF on the seeds)
     crf_unary_sigma: float = 10.0   # authors' code: Gaussian-blurred seed masks as CRF unaries
     connectivity: int = 8           # authors' code: 8
     min_seed_pixels: int = 0        # paper: none; authors' code: 25
@@ -110,6 +122,8 @@ class SegmenterConfig:
     """DeepLab-v1 LargeFOV trained on the guide labels (§6.1, supp. F)."""
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    crf_loss: str = "none"       # supp. C "crf-loss": none | deeplab | sec (CRF parameter set)
+    crf_loss_weight: float = 1.0  # SEC [18] adds its constrain-to-boundary loss with weight 1
 
 
 @dataclasses.dataclass
@@ -124,6 +138,7 @@ class Config:
     num_classes: int = 20
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     seeder: SeederConfig = dataclasses.field(default_factory=SeederConfig)
+    classifier: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
     saliency: SaliencyConfig = dataclasses.field(default_factory=SaliencyConfig)
     guide: GuideConfig = dataclasses.field(default_factory=GuideConfig)
     segmenter: SegmenterConfig = dataclasses.field(default_factory=SegmenterConfig)
@@ -166,6 +181,8 @@ def _demo():
         data=DataConfig(synthetic=SyntheticConfig()),
         seeder=SeederConfig(net=_cpu_net(width=0.25),
                             train=_cpu_train(steps=300, decay_every=200)),
+        classifier=ClassifierConfig(net=_cpu_net(width=0.25, fc_units=256),
+                                    train=_cpu_train(steps=300, decay_every=200)),
         saliency=SaliencyConfig(net=_cpu_net(), train=_cpu_train(steps=300, decay_every=200)),
         segmenter=SegmenterConfig(net=_cpu_net(), train=_cpu_train(steps=900, decay_every=600)),
         guide=GuideConfig(tau=CPU_TAU),
@@ -186,6 +203,8 @@ def _tiny():
                         examples_per_shard=100),
         seeder=SeederConfig(net=_cpu_net(**net),
                             train=_cpu_train(steps=200, decay_every=160, **steps)),
+        classifier=ClassifierConfig(net=_cpu_net(**net),
+                                    train=_cpu_train(steps=200, decay_every=160, **steps)),
         saliency=SaliencyConfig(net=_cpu_net(**net), train=_cpu_train(steps=200, decay_every=160, **steps)),
         segmenter=SegmenterConfig(net=_cpu_net(**net), train=_cpu_train(steps=240, decay_every=200, **steps)),
         guide=GuideConfig(tau=CPU_TAU, panels=4),

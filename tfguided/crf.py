@@ -1,7 +1,8 @@
 """Fully connected CRF [19] (Krähenbühl & Koltun) with Potts compatibility, via pydensecrf.
 
 Parameters follow supp. C.1: `deeplab` (w1=4, theta_alpha=121, theta_beta=5; w2=3, theta_gamma=3)
-and `sec` (10, 80, 13; 3, 3). Used by the G2 guide (mixed components), evaluation (crf-postproc).
+and `sec` (10, 80, 13; 3, 3). Used by crf-seed, the G2 guide (mixed components), crf-loss and
+the evaluation (crf-postproc).
 """
 
 import numpy as np
@@ -10,8 +11,14 @@ import pydensecrf.densecrf as dcrf
 from tfguided.configs import CRF_PARAMS
 
 
-def dense_crf(image, probs, params="deeplab", iterations=10):
-    """RGB uint8 [H, W, 3] and class probabilities [H, W, C] -> refined probabilities [H, W, C]."""
+def dense_crf(image, probs, params="deeplab", iterations=10, xy_scale=1.0):
+    """RGB uint8 [H, W, 3] and class probabilities [H, W, C] -> refined probabilities [H, W, C].
+
+    `xy_scale` divides the spatial standard deviations: a CRF on an image downscaled by s (SEC's
+    crf-loss at the score-map resolution) keeps the full-size kernels' reach with xy_scale=s.
+    """
+    if isinstance(params, str) and params not in CRF_PARAMS:
+        raise ValueError(f"CRF params {params!r}: choose one of {sorted(CRF_PARAMS)}")
     p = CRF_PARAMS[params] if isinstance(params, str) else params
     height, width, num_labels = probs.shape
     if image.shape[:2] != (height, width):
@@ -19,8 +26,8 @@ def dense_crf(image, probs, params="deeplab", iterations=10):
     crf = dcrf.DenseCRF2D(width, height, num_labels)
     unary = -np.log(np.clip(probs, 1e-8, 1.0)).transpose(2, 0, 1).reshape(num_labels, -1)
     crf.setUnaryEnergy(np.ascontiguousarray(unary, np.float32))
-    crf.addPairwiseGaussian(sxy=p["gaussian_xy"], compat=p["gaussian_weight"])
-    crf.addPairwiseBilateral(sxy=p["bilateral_xy"], srgb=p["bilateral_rgb"],
+    crf.addPairwiseGaussian(sxy=p["gaussian_xy"] / xy_scale, compat=p["gaussian_weight"])
+    crf.addPairwiseBilateral(sxy=p["bilateral_xy"] / xy_scale, srgb=p["bilateral_rgb"],
                              rgbim=np.ascontiguousarray(image, np.uint8), compat=p["bilateral_weight"])
     q = np.array(crf.inference(iterations), np.float32)
     return q.reshape(num_labels, height, width).transpose(1, 2, 0)

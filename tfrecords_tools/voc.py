@@ -14,11 +14,6 @@ import numpy as np
 from tfguided.data import imageio, labelmap, records
 from tfguided.progress import progress_bar
 
-VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
-               "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-               "sheep", "sofa", "train", "tvmonitor")
-
-
 def read_lines(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: file missing")
@@ -88,7 +83,7 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
     if not os.path.isdir(voc_root):
         raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
     names_path = os.path.join(voc_root, "class_names.txt")
-    class_names = read_lines(names_path) if os.path.exists(names_path) else list(VOC_CLASSES)
+    class_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
     num_classes = len(class_names) - 1
     if labels_from not in ("auto", "tsv", "masks"):
         raise ValueError(f"--labels_from={labels_from!r}: choose auto, tsv or masks")

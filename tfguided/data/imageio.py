@@ -7,6 +7,8 @@ import numpy as np
 
 from tfguided import files
 
+IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)  # the mean colour networks are centred on
+
 
 def decode_image(data, path="<bytes>"):
     """Encoded bytes -> RGB uint8 [H, W, 3]."""

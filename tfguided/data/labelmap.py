@@ -15,6 +15,9 @@ import numpy as np
 from tfguided import files
 
 IGNORE = 255
+VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
+               "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
+               "sheep", "sofa", "train", "tvmonitor")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -6,11 +6,11 @@ Each op takes and returns a dict of tensors so it runs the same eagerly and insi
 
 import tensorflow as tf
 
-from tfguided.data import records
+from tfguided.data import imageio, records
 
 from tfguided.data.labelmap import IGNORE
 
-IMAGENET_MEAN = (123.68, 116.779, 103.939)  # RGB; a tuple: no TF op at import time
+IMAGENET_MEAN = imageio.IMAGENET_MEAN_RGB  # a tuple: no TF op at import time
 
 
 def decode(example):

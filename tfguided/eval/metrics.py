@@ -35,6 +35,12 @@ def per_class_iou(conf):
         return np.where(union > 0, tp / union, np.nan)
 
 
+def per_class_dict(conf, class_names):
+    """{class name: IoU in percent, or None for a class absent from truth and predictions}."""
+    return {name: (None if np.isnan(v) else float(v))
+            for name, v in zip(class_names, per_class_iou(conf) * 100)}
+
+
 def mean_iou(conf):
     """mIoU in percent over the classes that occur."""
     iou = per_class_iou(conf)
@@ -116,18 +122,23 @@ class GuideStats:
         self.pseudo = np.zeros((num_labels, num_labels), np.int64)
         self.saliency_ious = []
 
-    def add(self, gt, guide, foreground):
+    def add(self, gt, guide, foreground=None):
+        """One image; `foreground` (the saliency, bool) is None for guides that use none."""
         self.counts += guide_quality_counts(gt, guide)
         self.pseudo += confusion_matrix(gt, np.where(guide == IGNORE, 0, guide), self.num_labels)
+        if foreground is None:
+            return
         valid = gt != IGNORE
         gt_fg, fg = (gt > 0) & valid, foreground & valid
         union = np.sum(gt_fg | fg)
         self.saliency_ious.append(np.sum(gt_fg & fg) / union if union else 1.0)
 
     def results(self):
-        if not self.saliency_ious:
+        if not self.counts[2] + self.counts[5]:
             return {}
-        ious = np.asarray(self.saliency_ious)
-        return {**guide_quality(self.counts), "pseudo_label_miou": mean_iou(self.pseudo),
-                "saliency_fg_iou_mean": float(ious.mean() * 100),
-                "saliency_images_iou_over_0.6": float(np.mean(ious > 0.6) * 100)}
+        out = {**guide_quality(self.counts), "pseudo_label_miou": mean_iou(self.pseudo)}
+        if self.saliency_ious:
+            ious = np.asarray(self.saliency_ious)
+            out.update({"saliency_fg_iou_mean": float(ious.mean() * 100),
+                        "saliency_images_iou_over_0.6": float(np.mean(ious > 0.6) * 100)})
+        return out

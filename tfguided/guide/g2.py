@@ -13,23 +13,7 @@ import numpy as np
 from tfguided.configs import GuideConfig
 from tfguided.crf import dense_crf
 from tfguided.data.labelmap import IGNORE
-
-
-def undecided_value(params):
-    """The label of undecided pixels: 255 for guide.undecided=ignore (paper), 0 for background."""
-    if params.undecided not in ("ignore", "background"):
-        raise ValueError(f"guide.undecided={params.undecided!r}: choose ignore or background")
-    return IGNORE if params.undecided == "ignore" else 0
-
-
-def components(mask, connectivity, min_pixels=0):
-    """bool [H, W] -> int32 component ids (0 = none), dropping components under `min_pixels`."""
-    n, ids = cv2.connectedComponents(mask.astype(np.uint8), connectivity=connectivity)
-    if min_pixels > 1 and n > 1:
-        small = np.bincount(ids.ravel(), minlength=n) < min_pixels
-        small[0] = False
-        ids[small[ids]] = 0
-    return ids
+from tfguided.guide.regions import components, salient_components, undecided_value
 
 
 def seed_components(seeds, connectivity, min_pixels):
@@ -67,10 +51,8 @@ def guide_g2(image, seeds, saliency_fg, params=None):
     """
     params = params or GuideConfig()
     undecided = undecided_value(params)
-    height, width = seeds.shape
-    min_area = int(np.ceil(params.min_component_fraction * height * width - 1e-6))  # ">= 1%", float-safe
-    fg_ids = components(saliency_fg, params.connectivity, min_area)
-    guide = np.zeros((height, width), np.uint8)
+    fg_ids = salient_components(saliency_fg, params)
+    guide = np.zeros(seeds.shape, np.uint8)
     touching = {}  # fg component id -> {class: [seed masks]}
     isolated, bleeding = [], []
     for c, mask in seed_components(seeds, params.connectivity, params.min_seed_pixels):

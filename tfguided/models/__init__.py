@@ -1,6 +1,6 @@
-"""Networks: the VGG-16 trunk, the GAP seeders of Table 6, DeepLab-v1 LargeFOV.
+"""Networks: the VGG-16 trunk, the GAP seeders of Table 6, the VGG-16 classifier, DeepLab-v1 LargeFOV.
 
 Importing this package registers the model classes with Keras, so saved models load.
 """
 
-from tfguided.models import deeplab, gap  # noqa: F401
+from tfguided.models import classifier, deeplab, gap  # noqa: F401

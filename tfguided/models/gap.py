@@ -7,9 +7,13 @@ supp. B.1 notes is the same function; it makes the class maps a layer output (`f
     arch          pools after blocks 1..5             conv5 dil   fc6              fc7        out @321
     gap_lowres    2x2/2, 2x2/2, 2x2/2, 2x2/2, -       1           3x3 1024         -          21x21
     gap_highres   2x2/2, 2x2/2, 2x2/2, -, -           1           3x3 1024         3x3 1024   41x41
+    gap_roi       2x2/2, 2x2/2, 2x2/2, -, ROI 3x3     1           1x1 1024         1x1 1024   41x41
     gap_deeplab   3x3/2, 3x3/2, 3x3/2, 3x3/1, -       2           3x3 d12 1024     1x1 1024   41x41
 GAP-DeepLab's pool3 has stride 2 here, as in DeepLab-LargeFOV: Table 6 prints stride 1, which
 contradicts its own 41x41 output (see BUILD_NOTES.md).
+GAP-ROI (supp. B) replaces GAP-HighRes's sliding 3x3 fc6/fc7 by ROI pooling of every 3x3 window of
+conv5 into one bin, then 1x1 fc6/fc7: a max over each 3x3 window is a 3x3 stride-1 max pool
+(padded like Caffe's), so ROI pooling over the dense grid of windows is that pool.
 """
 
 import keras
@@ -21,6 +25,8 @@ ARCHS = {
                        fc6=(3, 1), fc7=None),
     "gap_highres": dict(pools=((2, 2), (2, 2), (2, 2), None, None), conv5_dilation=1,
                         fc6=(3, 1), fc7=(3, 1)),
+    "gap_roi": dict(pools=((2, 2), (2, 2), (2, 2), None, (3, 1)), conv5_dilation=1,
+                    fc6=(1, 1), fc7=(1, 1)),
     "gap_deeplab": dict(pools=((3, 2), (3, 2), (3, 2), (3, 1), None), conv5_dilation=2,
                         fc6=(3, 12), fc7=(1, 1)),
 }

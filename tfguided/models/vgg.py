@@ -18,9 +18,11 @@ DeepLab does (centred on 2j, for odd and even sizes alike); see tfguided/scorema
 
 import keras
 
+from tfguided.data.imageio import IMAGENET_MEAN_RGB
+
 VGG16_CHANNELS = (64, 128, 256, 512, 512)
 VGG16_CONVS = (2, 2, 3, 3, 3)  # convolutions per block; the CPU presets use VGG-11's (1, 1, 2, 2, 2)
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+CAFFE_BGR_MEAN = tuple(reversed(IMAGENET_MEAN_RGB))
 
 
 def channels(base, width):

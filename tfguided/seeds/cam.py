@@ -6,6 +6,7 @@ by its own maximum, mark background where every class is below tau, else take th
 
 import numpy as np
 
+from tfguided.crf import dense_crf
 from tfguided.scoremaps import upsample
 
 GAP_HIGHRES_GEOMETRY = (8, 3.5)  # output stride and offset of GAP-HighRes (tfguided/scoremaps.py)
@@ -39,3 +40,18 @@ def seeds_from_maps(maps, labels, tau=0.2):
 def cam_seeds(cams, labels, image_shape, tau=0.2, geometry=GAP_HIGHRES_GEOMETRY):
     """The paper's seeds: CAMs of the image's classes, normalised, thresholded at tau (0.2)."""
     return seeds_from_maps(normalised_class_maps(cams, labels, image_shape, geometry), labels, tau)
+
+
+def crf_seeds(image, maps, labels, tau, params="sec", iterations=10):
+    """Supp. C "crf-seed": the seeds refined by a dense CRF (`params`: deeplab | sec).
+
+    Unaries: background scored tau everywhere against each class's normalised map, so the CRF's
+    starting argmax is exactly the seed rule.
+    """
+    if maps.shape[-1] == 0:
+        return np.zeros(maps.shape[:2], np.uint8)
+    scores = np.concatenate([np.full(maps.shape[:2] + (1,), tau, np.float32), maps], axis=-1)
+    scores = np.maximum(scores, 1e-6)
+    probs = scores / scores.sum(axis=-1, keepdims=True)
+    best = dense_crf(image, probs, params, iterations).argmax(axis=-1)
+    return np.asarray([0] + [int(c) for c in labels], np.uint8)[best]

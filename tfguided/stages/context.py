@@ -20,13 +20,16 @@ DONE = "done.json"
 SECTIONS = {
     "data": ("data",),
     "seeder": ("data", "num_classes", "seeder"),
+    "classifier": ("data", "num_classes", "classifier"),
+    "seed_eval": ("data", "num_classes", "seeder", "classifier"),
     "saliency": ("data", "saliency"),
-    "guide": ("data", "num_classes", "seeder", "saliency", "guide"),
-    "segmenter": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter"),
-    "evaluate": ("data", "num_classes", "seeder", "saliency", "guide", "segmenter", "evaluate"),
+    "guide": ("data", "num_classes", "seeder", "classifier", "saliency", "guide"),
+    "segmenter": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
+    "evaluate": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter",
+                 "evaluate"),
 }
 NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels")
-GUIDE_FREE = ("seeder", "saliency", "guide")  # what --guide=gt does not depend on
+GUIDE_FREE = ("seeder", "classifier", "saliency", "guide")  # what --guide=gt does not depend on
 
 
 @dataclasses.dataclass
@@ -99,8 +102,12 @@ class Context:
 
     def data_fingerprint(self, stage):
         """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
-        dirs = [self.voc_dir] if stage == "seeder" or self.guide_strategy == "gt" else (
-            [self.msra_dir] if stage == "saliency" else [self.voc_dir, self.msra_dir])
+        if stage == "saliency":
+            dirs = [self.msra_dir]
+        elif stage in ("seeder", "classifier", "seed_eval") or self.guide_strategy == "gt":
+            dirs = [self.voc_dir]
+        else:
+            dirs = [self.voc_dir, self.msra_dir]
         digest = hashlib.sha256()
         for d in dirs:
             with open(os.path.join(d, records.MANIFEST), "rb") as f:

@@ -44,14 +44,13 @@ def run(ctx, out_dir):
             panel_list.append(panels.panel(image, [("truth", gt), ("pred", pred), ("pred+crf", pred_crf)]))
             imageio.write_image(os.path.join(out_dir, "panels", image_id + ".png"), panel_list[-1])
         progress(n)
-    iou, iou_crf = (metrics.per_class_iou(conf[k]) * 100 for k in ("plain", "crf"))
-    as_dict = lambda v: {name: (None if np.isnan(x) else float(x)) for name, x in zip(class_names, v)}
     results = {
         "guide": cfg.guide.strategy, "split": split, "images": count,
         "miou": metrics.mean_iou(conf["plain"]), "miou_crf": metrics.mean_iou(conf["crf"]),
         "pixel_accuracy": metrics.pixel_accuracy(conf["plain"]),
         "pixel_accuracy_crf": metrics.pixel_accuracy(conf["crf"]),
-        "per_class_iou": as_dict(iou), "per_class_iou_crf": as_dict(iou_crf),
+        "per_class_iou": metrics.per_class_dict(conf["plain"], class_names),
+        "per_class_iou_crf": metrics.per_class_dict(conf["crf"], class_names),
         "confusion": conf["plain"].tolist(), "confusion_crf": conf["crf"].tolist(),
     }
     table = metrics.iou_table({"IoU": conf["plain"], "IoU+CRF": conf["crf"]}, class_names)

@@ -1,12 +1,18 @@
-"""Stage `guide`: seeds + saliency -> guide labels for every training image (§5, supp. E).
+"""Stage `guide`: seeds and/or saliency -> guide labels for every training image (§5, supp. E).
+
+Strategies (`--guide`): seeds (CAM seeds only), g0 (saliency + a random image label), g1 (each
+salient component labelled by the classifier), g2 (seeds propagated in the saliency, the paper's),
+oracle (g2 with the ground-truth foreground as saliency). Each needs only its inputs: the seeder
+for seeds/g2/oracle, the saliency net for g0/g1/g2, the classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size (as trained on crops), padded with the mean colour. The
-per-image labelling (CAM seeds, saliency threshold, G2 with its dense CRF) is plain numpy/OpenCV,
-wrapped in tf.py_function inside a tf.data pipeline. (Not Dataset.from_generator: after one, this
-process trained 2x slower with 7x the system time; measured.) Output: guide-label shards (image, guide, ground truth
-where known) in the records format, `quality.json` (Table 2's supervision columns where ground
-truth exists), PNG panels and TensorBoard images.
+per-image labelling (CAM seeds, saliency threshold, G0/G2 with its dense CRF) is plain
+numpy/OpenCV, wrapped in tf.py_function inside a tf.data pipeline; G1 calls the classifier per
+image in the main loop. (Not Dataset.from_generator: after one, this process trained 2x slower
+with 7x the system time; measured.) Output: guide-label shards (image, guide, ground truth where
+known) in the records format, `quality.json` (Table 2's supervision columns where ground truth
+exists), PNG panels and TensorBoard images.
 """
 
 import os
@@ -17,81 +23,171 @@ import tensorflow as tf
 from tfguided import files
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
+from tfguided.guide.g0 import guide_g0, image_rng
+from tfguided.guide.g1 import guide_g1
 from tfguided.guide.g2 import guide_g2
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency.foreground import saliency_foreground
 from tfguided.scoremaps import resized_geometry
-from tfguided.seeds.cam import cam_seeds
+from tfguided.seeds.cam import crf_seeds, normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
 
-STRATEGIES = ("seeds", "g2")
+STRATEGIES = ("seeds", "g0", "g1", "g2", "oracle")
+NEEDS = {"seeds": ("seeder",), "g0": ("saliency",), "g1": ("saliency", "classifier"),
+         "g2": ("seeder", "saliency"), "oracle": ("seeder",)}
 
 
-def label_image(image, labels, cams, cam_geometry, saliency_prob, guide_cfg):
-    """One image's seeds, saliency foreground and guide (numpy in, numpy out)."""
-    seeds = cam_seeds(cams, labels, image.shape[:2], guide_cfg.tau, cam_geometry)
-    foreground = saliency_foreground(saliency_prob, guide_cfg.saliency_fraction)
-    if guide_cfg.strategy == "seeds":
-        guide = seeds
-    elif guide_cfg.strategy == "g2":
-        guide = guide_g2(image, seeds, foreground, guide_cfg)
+def check_strategy(strategy):
+    if strategy not in NEEDS:
+        raise ValueError(f"--guide={strategy!r}: the guide stage makes one of {STRATEGIES}")
+    return strategy
+
+
+def image_seeds(image, labels, cams, cam_geometry, guide_cfg):
+    """The CAM seeds at tau (§6.1), refined by a dense CRF if guide.crf_seed names a parameter
+    set (supp. C "crf-seed")."""
+    maps = normalised_class_maps(cams, labels, image.shape[:2], cam_geometry)
+    if guide_cfg.crf_seed != "none":
+        return crf_seeds(image, maps, labels, guide_cfg.tau, guide_cfg.crf_seed, guide_cfg.crf.iterations)
+    return seeds_from_maps(maps, labels, guide_cfg.tau)
+
+
+def ground_truth_foreground(gt):
+    """The oracle's saliency: the ground-truth object pixels (void excluded)."""
+    return (gt > 0) & (gt != labelmap.IGNORE)
+
+
+def guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg):
+    """(seeds, foreground) the strategy uses; None for an input it does not use."""
+    needs = NEEDS[check_strategy(guide_cfg.strategy)]
+    seeds = image_seeds(image, labels, cams, cam_geometry, guide_cfg) if "seeder" in needs else None
+    if guide_cfg.strategy == "oracle":
+        if gt is None:
+            raise ValueError("--guide=oracle needs ground-truth masks for the training images")
+        foreground = ground_truth_foreground(gt)
+    elif "saliency" in needs:
+        foreground = saliency_foreground(saliency_prob, guide_cfg.saliency_fraction)
     else:
-        raise ValueError(f"--guide={guide_cfg.strategy!r}: the guide stage makes one of {STRATEGIES}")
+        foreground = None
+    return seeds, foreground
+
+
+def make_guide(image, labels, seeds, foreground, guide_cfg, image_id="", score_fn=None):
+    """The guide label map of one image from its inputs (numpy in, numpy out)."""
+    strategy = check_strategy(guide_cfg.strategy)
+    if strategy == "seeds":
+        return seeds
+    if strategy == "g0":
+        return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.seed))
+    if strategy == "g1":
+        return guide_g1(image, labels, foreground, score_fn, guide_cfg)
+    return guide_g2(image, seeds, foreground, guide_cfg)
+
+
+def label_image(image, labels, cams, cam_geometry, saliency_prob, guide_cfg, gt=None, image_id="",
+                score_fn=None):
+    """One image's (guide, seeds, foreground); seeds / foreground are None where unused."""
+    seeds, foreground = guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg)
+    guide = make_guide(image, labels, seeds, foreground, guide_cfg, image_id, score_fn)
     return guide, seeds, foreground
 
 
-def batches(ctx, batch_size):
-    """Batches of training images: the seeder's resized input, and the image at its own size,
-    mean-centred and zero-padded to the largest in the batch (DeepLab pads with the mean)."""
-    size = ctx.config.seeder.net.input_size
+def batches(ctx, split, batch_size, size=None):
+    """Batches of a split's images: resized to `size` (default: the seeder's input) as
+    `seeder_input`, and at their own size, mean-centred and zero-padded to the largest in the
+    batch (DeepLab pads with the mean)."""
+    size = size or ctx.config.seeder.net.input_size
 
     def add_inputs(ex):
         pixels = pipelines.decode(ex)["pixels"]
-        return {"image": ex["image"], "labels": ex["labels"], "shape": tf.shape(pixels)[:2],
-                "seeder_input": pipelines.resize_image(pixels, size),
+        return {"id": ex["id"], "image": ex["image"], "mask": ex["mask"], "labels": ex["labels"],
+                "shape": tf.shape(pixels)[:2], "seeder_input": pipelines.resize_image(pixels, size),
                 "centred": tf.cast(pixels, tf.float32) - pipelines.IMAGENET_MEAN}
 
-    return records.dataset(ctx.voc_dir, ctx.config.data.train_split).map(
+    return records.dataset(ctx.voc_dir, split).map(
         add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(
-        batch_size, padding_values={"image": "", "labels": tf.constant(0, tf.int64),
+        batch_size, padding_values={"id": "", "image": "", "mask": "", "labels": tf.constant(0, tf.int64),
                                     "shape": 0, "seeder_input": 0.0, "centred": 0.0})
 
 
-def labelled(ctx, batch_size=16):
-    """Per image: the guide, seeds and saliency foreground, with the encoded image and labels.
+def classifier_scores_fn(classifier):
+    """float32 [N, H, W, 3] images -> numpy logits [N, K], each resized to the classifier's input."""
+    predict = fixed_size_fn(classifier)
+    size = classifier.input_size
+    return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
+
+
+def _optional(array):
+    return array if array.size else None
+
+
+def labelled(ctx, split, batch_size=16):
+    """Per image of `split`: id, encoded image, labels, ground truth (PNG bytes, and decoded or
+    None), guide, seeds and saliency foreground (None where the strategy does not use them).
 
     The networks run batched on the device; each batch's per-image labelling is a tf.data
     pipeline mapping a tf.py_function (numpy/OpenCV) over the images, in parallel, in order.
     """
     guide_cfg = ctx.config.guide
-    seeder = loop.load_model(ctx.stage_dir("seeder"))
-    cam_fn = fixed_size_fn(seeder.cam_model())
-    saliency_fn = probabilities_fn(loop.load_model(ctx.stage_dir("saliency")))
+    needs = NEEDS[check_strategy(guide_cfg.strategy)]
+    seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
+    cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
+    saliency_fn = probabilities_fn(loop.load_model(ctx.stage_dir("saliency"))) if "saliency" in needs else None
+    score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
+                if "classifier" in needs else None)
     size = ctx.config.seeder.net.input_size
+    empty = np.zeros((0, 0), np.uint8)
 
-    def label_fn(image_bytes, labels, cams, saliency, shape):
-        image = imageio.decode_image(image_bytes.numpy())
+    def label_fn(image_id, image_bytes, mask_bytes, labels, cams, saliency, shape):
+        image_id = image_id.numpy().decode()
+        image = imageio.decode_image(image_bytes.numpy(), image_id)
         height, width = shape.numpy()
         labels = labels.numpy()
-        geometry = resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
-        guide, seeds, fg = label_image(image, labels[labels > 0], cams.numpy(), geometry,
-                                       saliency.numpy()[:height, :width], guide_cfg)
-        return guide, seeds, fg.astype(np.uint8)
+        labels = labels[labels > 0]
+        gt = labelmap.decode_label_png(mask_bytes.numpy(), image_id) if mask_bytes.numpy() else None
+        geometry = (resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
+                    if seeder else None)
+        seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry,
+                                 saliency.numpy()[:height, :width], gt, guide_cfg)
+        guide = (empty if guide_cfg.strategy == "g1" else
+                 make_guide(image, labels, seeds, fg, guide_cfg, image_id))
+        return (guide, empty if seeds is None else seeds,
+                empty if fg is None else fg.astype(np.uint8))
 
     def label(ex):
-        guide, seeds, fg = tf.py_function(label_fn, [ex["image"], ex["labels"], ex["cams"],
-                                                     ex["saliency"], ex["shape"]], [tf.uint8] * 3)
+        guide, seeds, fg = tf.py_function(label_fn, [ex["id"], ex["image"], ex["mask"], ex["labels"],
+                                                     ex["cams"], ex["saliency"], ex["shape"]],
+                                          [tf.uint8] * 3)
         return {"guide": guide, "seeds": seeds, "foreground": fg}
 
-    for batch in batches(ctx, batch_size):
-        batch["cams"] = cam_fn(batch["seeder_input"])
-        batch["saliency"] = saliency_fn(batch.pop("centred") + pipelines.IMAGENET_MEAN)[..., 1]
+    for batch in batches(ctx, split, batch_size):
+        n = int(tf.shape(batch["image"])[0])
+        batch["cams"] = cam_fn(batch["seeder_input"]) if cam_fn else tf.zeros([n, 1, 1, 1])
+        centred = batch.pop("centred")
+        batch["saliency"] = (saliency_fn(centred + pipelines.IMAGENET_MEAN)[..., 1] if saliency_fn
+                             else tf.zeros([n, 1, 1]))
         per_image = tf.data.Dataset.from_tensor_slices(batch).map(
             label, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         for j, out in enumerate(per_image.as_numpy_iterator()):
             labels = batch["labels"][j].numpy()
-            yield {"image": batch["image"][j].numpy(), "labels": labels[labels > 0], **out}
+            mask = batch["mask"][j].numpy()
+            image_id = batch["id"][j].numpy().decode()
+            item = {"id": image_id, "image": batch["image"][j].numpy(), "labels": labels[labels > 0],
+                    "mask_png": mask, "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
+                    "guide": _optional(out["guide"]), "seeds": _optional(out["seeds"]),
+                    "foreground": None if out["foreground"].size == 0 else out["foreground"] > 0}
+            if guide_cfg.strategy == "g1":
+                item["guide"] = guide_g1(imageio.decode_image(item["image"], image_id), item["labels"],
+                                         item["foreground"], score_fn, guide_cfg)
+            yield item
+
+
+def panel_items(item):
+    """(title, array) pairs for a panel: seeds | saliency | guide | truth, where present."""
+    items = [("seeds", item["seeds"]), ("saliency", item["foreground"]), ("guide", item["guide"]),
+             ("truth", item["gt"])]
+    return [(title, array) for title, array in items if array is not None]
 
 
 def run(ctx, out_dir):
@@ -103,20 +199,17 @@ def run(ctx, out_dir):
     print(f"guide: labelling {count} training images with {cfg.guide.strategy}")
 
     def examples():
-        source = records.iterate_numpy(ctx.voc_dir, cfg.data.train_split)
-        for ex, out in zip(source, labelled(ctx)):
-            image_id, guide = ex["id"].decode(), out["guide"]
-            gt = labelmap.decode_label_png(ex["mask"], image_id) if ex["mask"] else None
+        for item in labelled(ctx, cfg.data.train_split):
+            guide, gt = item["guide"], item["gt"]
             if gt is not None:
-                stats.add(gt, guide, out["foreground"] > 0)
+                stats.add(gt, guide, item["foreground"])
             if len(panel_list) < cfg.guide.panels:
-                items = [("seeds", out["seeds"]), ("saliency", out["foreground"] > 0), ("guide", guide)]
-                panel_list.append(panels.panel(imageio.decode_image(ex["image"]),
-                                               items + ([("truth", gt)] if gt is not None else [])))
-                imageio.write_image(os.path.join(out_dir, "panels", image_id + ".png"), panel_list[-1])
-            yield records.Example(id=image_id, image=ex["image"], height=guide.shape[0],
-                                  width=guide.shape[1], labels=tuple(int(c) for c in ex["labels"]),
-                                  mask=labelmap.encode_index_png(guide), gt_mask=ex["mask"])
+                panel_list.append(panels.panel(imageio.decode_image(item["image"]), panel_items(item)))
+                imageio.write_image(os.path.join(out_dir, "panels", item["id"] + ".png"), panel_list[-1])
+            yield records.Example(id=item["id"], image=item["image"], height=guide.shape[0],
+                                  width=guide.shape[1], labels=tuple(int(c) for c in item["labels"]),
+                                  mask=labelmap.encode_index_png(guide),
+                                  gt_mask=item["mask_png"])
 
     records.clear_manifest(out_dir)
     split = records.write_split(out_dir, "train", examples(), count, cfg.data.examples_per_shard,

@@ -2,27 +2,36 @@
 
 import time
 
-from tfguided.stages import data, evaluate, guide, saliency, seeder, segmenter
+from tfguided.seeds import backprop
+
+from tfguided.stages import data, evaluate, guide, saliency, seed_eval, seeder, segmenter
 from tfguided.stages.context import describe
 
-RUNNERS = {"seeder": seeder.run, "saliency": saliency.run, "guide": guide.run,
-           "segmenter": segmenter.run, "evaluate": evaluate.run}
-STAGES = ("data", "seeder", "saliency", "guide", "segmenter", "evaluate")
+RUNNERS = {"seeder": seeder.run, "classifier": seeder.run_classifier, "saliency": saliency.run,
+           "guide": guide.run, "segmenter": segmenter.run, "evaluate": evaluate.run,
+           "seed_eval": seed_eval.run}
+STAGES = ("data", "seeder", "classifier", "saliency", "guide", "segmenter", "evaluate", "seed_eval")
 
 
 def dependencies(ctx, stage):
     if stage == "data":
         return ()
-    if stage in ("seeder", "saliency"):
+    if stage in ("seeder", "classifier", "saliency"):
         return ("data",)
     if stage == "guide":
         if ctx.guide_strategy == "gt":
             raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
-        return ("seeder", "saliency")
+        needs = guide.NEEDS[guide.check_strategy(ctx.guide_strategy)]
+        if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
+            raise ValueError(f"--seeder={ctx.config.seeder.arch} is for --stage=seed_eval (Table 1); "
+                             f"guides take their seeds from a GAP seeder")
+        return needs
     if stage == "segmenter":
         return ("data",) if ctx.guide_strategy == "gt" else ("guide",)
     if stage == "evaluate":
         return ("segmenter",)
+    if stage == "seed_eval":
+        return ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",)
     raise ValueError(f"--stage={stage!r}: choose one of {', '.join(STAGES)}")
 
 

@@ -1,11 +1,23 @@
-"""Stage `seeder`: the GAP classifier whose class maps give the seeds (§4, Table 6, supp. B.2)."""
+"""Stages `seeder` and `classifier`: multi-label image classifiers trained on the image labels.
+
+The seeder is a GAP net whose class maps give the seeds (§4, Table 6, supp. B.2); the classifier
+is VGG-16 with fully connected layers, for G1 and the backprop seeders (§6.1, supp. F). Both use
+the sigmoid multi-label loss on images resized to the net's input, and report the classification
+mAP on the eval split (Table 1's mAP).
+"""
+
+import os
 
 import numpy as np
 
-from tfguided.data import pipelines, records
+from tfguided import files
+from tfguided.data import labelmap, pipelines, records
 from tfguided.eval import metrics
 from tfguided.inference import fixed_size_fn
+from tfguided.models.classifier import VggClassifier
 from tfguided.models.gap import GapNet
+from tfguided.seeds.mean_shape import MeanShape
+from tfguided.stages import seed_eval
 from tfguided.train import loop, losses
 
 
@@ -15,23 +27,59 @@ def build(cfg, num_classes):
                   cfg.seeder.train.weight_decay, net.input_size, net.convs)
 
 
-def training_batches(ctx):
+def build_classifier(cfg, num_classes):
+    net = cfg.classifier.net
+    return VggClassifier(num_classes, net.width, net.fc_units, net.dropout, net.batch_norm,
+                         cfg.classifier.train.weight_decay, net.input_size, net.convs)
+
+
+BUILDERS = {"seeder": build, "classifier": build_classifier}
+
+
+def training_batches(ctx, section):
     cfg = ctx.config
+    net, train = getattr(cfg, section).net, getattr(cfg, section).train
     return pipelines.training_dataset(
         ctx.voc_dir, cfg.data.train_split,
-        pipelines.classification_example(cfg.num_classes, cfg.seeder.net.input_size, train=True),
-        ctx.global_batch(cfg.seeder.train), cfg.seeder.train.seed)
+        pipelines.classification_example(cfg.num_classes, net.input_size, train=True),
+        ctx.global_batch(train), train.seed)
+
+
+def train_classifier(ctx, out_dir, section):
+    cfg, num_classes = ctx.config, ctx.config.num_classes
+    model, history = loop.train(out_dir, section, lambda: BUILDERS[section](cfg, num_classes),
+                                losses.multilabel_loss(), training_batches(ctx, section),
+                                getattr(cfg, section).train, ctx.strategy())
+    val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,
+                                 getattr(cfg, section).net.input_size)
+    print(f"{section}: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
+    return {"final_loss": history["loss"][-1], "val_map": val_map}
+
+
+def fit_mean_shape(ctx, out_dir):
+    """The centre mean shape baseline's "training": the mean ground-truth class mask."""
+    mean = MeanShape()
+    for ex in records.iterate_numpy(ctx.voc_dir, ctx.config.data.train_split):
+        if ex["mask"]:
+            mean.add(labelmap.decode_label_png(ex["mask"], ex["id"].decode()))
+    with files.atomic_path(os.path.join(out_dir, seed_eval.MEAN_SHAPE_FILE)) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, mean.shape)
+    return {"objects": mean.count, "val_map": None}
 
 
 def run(ctx, out_dir):
-    cfg, num_classes = ctx.config, ctx.config.num_classes
-    size = cfg.seeder.net.input_size
-    model, history = loop.train(out_dir, "seeder", lambda: build(cfg, num_classes),
-                                losses.multilabel_loss(), training_batches(ctx), cfg.seeder.train,
-                                ctx.strategy())
-    val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes, size)
-    print(f"seeder: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
-    return {"final_loss": history["loss"][-1], "val_map": val_map}
+    """GAP seeders are trained; the mean shape baseline is computed. Both write seed panels."""
+    if ctx.config.seeder.arch == "mean_shape":
+        results = fit_mean_shape(ctx, out_dir)
+    else:
+        results = train_classifier(ctx, out_dir, "seeder")
+    seed_eval.write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
+    return results
+
+
+def run_classifier(ctx, out_dir):
+    return train_classifier(ctx, out_dir, "classifier")
 
 
 def classification_map(model, data_dir, split, num_classes, size):

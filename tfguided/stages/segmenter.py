@@ -1,9 +1,14 @@
-"""Stage `segmenter`: DeepLab-v1 LargeFOV trained on guide labels, or on ground truth for --guide=gt."""
+"""Stage `segmenter`: DeepLab-v1 LargeFOV trained on guide labels, or on ground truth for --guide=gt.
 
+With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is added (supp. C).
+"""
+
+from tfguided.configs import CRF_PARAMS
 from tfguided.data import pipelines
 from tfguided.models import deeplab
 from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
+from tfguided.train.crf_loss import ConstrainToBoundary
 
 
 def build(cfg, num_classes):
@@ -28,9 +33,20 @@ def training_batches(ctx):
         ctx.global_batch(cfg.train), cfg.train.seed)
 
 
+def crf_loss_wrapper(cfg):
+    """None, or the function wrapping the segmenter with the constrain-to-boundary loss."""
+    params = cfg.segmenter.crf_loss
+    if params == "none":
+        return None
+    if params not in CRF_PARAMS:
+        raise ValueError(f"segmenter.crf_loss={params!r}: choose none or one of {sorted(CRF_PARAMS)}")
+    return lambda net: ConstrainToBoundary(net, params, cfg.segmenter.crf_loss_weight)
+
+
 def run(ctx, out_dir):
     cfg = ctx.config
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
     _, history = loop.train(out_dir, "segmenter", lambda: build(cfg, cfg.num_classes), loss,
-                            training_batches(ctx), cfg.segmenter.train, ctx.strategy())
+                            training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
+                            wrap=crf_loss_wrapper(cfg))
     return {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}

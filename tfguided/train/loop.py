@@ -42,14 +42,17 @@ def epoch_plan(steps, steps_per_epoch):
     return steps // per_epoch, per_epoch
 
 
-def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, metrics=()):
+def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, metrics=(), wrap=None):
     """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
 
+    `wrap` (optional) turns the built net into the model that is fitted, e.g. one adding a loss
+    term (tfguided/train/crf_loss.py); the net itself is what is saved and returned.
     The weights are initialised from train_cfg.seed, so a rerun from scratch is repeatable.
     """
     keras.utils.set_random_seed(train_cfg.seed)
     with strategy.scope():
-        model = build_model()
+        net = build_model()
+        model = wrap(net) if wrap else net
         model.compile(optimizer=build_optimizer(train_cfg), loss=loss, metrics=list(metrics))
     epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
     callbacks = [
@@ -59,8 +62,8 @@ def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, met
     ]
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
-    save_model(model, os.path.join(stage_dir, MODEL_FILE))
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    save_model(net, os.path.join(stage_dir, MODEL_FILE))
+    return net, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
 def save_model(model, path):

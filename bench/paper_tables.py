@@ -1,0 +1,159 @@
+"""The paper's comparison tables on a preset: python bench/paper_tables.py --preset=demo --out=FILE.json
+
+  Table 1  seeders (Figure 3): mP, fg P@20%R, bg P@80%R, classification mAP
+  Table 2  guide labellers seeds, g0, g1, g2, oracle, gt: supervision Fg/Bg P/R and pseudo-label
+           mIoU on train; segmenter val mIoU without / with CRF; FS% = mIoU / gt mIoU
+  Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
+           and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
+
+Every row is a stage of the same workdir (default runs/paper_tables-<preset>), so a second run
+reuses what the first finished and an interrupted run resumes. Writes FILE.json (keys table1,
+table2, table4), FILE.md (the three tables) and figure3.png beside it.
+On the demo preset (2 CPU cores) the whole run takes about 45 minutes; see BUILD_NOTES.md.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfguided import configs, files  # noqa: E402
+from tfguided.data import imageio  # noqa: E402
+from tfguided.eval import plots  # noqa: E402
+from tfguided.stages import pipeline, seed_eval  # noqa: E402
+from tfguided.stages.context import Context  # noqa: E402
+from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
+
+SEEDERS = ("gap_lowres", "gap_highres", "gap_roi", "gap_deeplab", "vanilla", "guided", "excitation",
+           "mean_shape")
+GUIDES = ("seeds", "g0", "g1", "g2", "oracle", "gt")
+QUALITY = ("fg_precision", "fg_recall", "bg_precision", "bg_recall", "pseudo_label_miou")
+# Table 4 rows: (seeder, guide, crf-seed, crf-loss, crf-postproc, reported mIoU column)
+CRF_ROWS = (
+    ("gap_highres", "seeds", "none", "none", "none", "miou"),
+    ("gap_highres", "seeds", "none", "sec", "sec", "miou_crf"),
+    ("gap_highres", "seeds", "none", "sec", "none", "miou"),
+    ("gap_highres", "seeds", "none", "none", "sec", "miou_crf"),
+    ("gap_highres", "seeds", "none", "deeplab", "deeplab", "miou_crf"),
+    ("gap_highres", "seeds", "sec", "none", "none", "miou"),
+    ("gap_highres", "g2", "none", "none", "deeplab", "miou_crf"),
+    ("gap_roi", "seeds", "none", "none", "none", "miou"),
+    ("gap_roi", "seeds", "none", "sec", "sec", "miou_crf"),
+    ("gap_roi", "g2", "none", "none", "deeplab", "miou_crf"),
+)
+PARAM_NAMES = {"none": "-", "sec": "v1", "deeplab": "v2"}
+
+
+def context(args, guide="g2", *overrides):
+    cfg = configs.override(configs.preset(args.preset), list(args.override) + list(overrides))
+    cfg.guide.strategy = guide
+    return Context(cfg, args.workdir, args.data_dir, args.strategy)
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def table1(args):
+    rows, curves = {}, {}
+    for seeder in SEEDERS:
+        ctx = context(args, "g2", f"seeder.arch={seeder}")
+        rows[seeder] = pipeline.ensure(ctx, "seed_eval", log)
+        curves[seeder] = files.read_json(os.path.join(ctx.stage_dir("seed_eval"), "pr_curves.json"))
+        curves[seeder] = {k: [float("nan") if v is None else v for v in vals] for k, vals in curves[seeder].items()}
+    return rows, plots.pr_figure(curves)
+
+
+def table2(args):
+    rows = {}
+    for guide in GUIDES:
+        ctx = context(args, guide)
+        metrics = pipeline.ensure(ctx, "evaluate", log)
+        quality = ctx.results("guide") if guide != "gt" else {}
+        rows[guide] = {**{k: quality.get(k) for k in QUALITY},
+                       "miou": metrics["miou"], "miou_crf": metrics["miou_crf"]}
+    for row in rows.values():
+        row["fs_percent"] = 100 * row["miou"] / rows["gt"]["miou"]
+        row["fs_percent_crf"] = 100 * row["miou_crf"] / rows["gt"]["miou_crf"]
+    return rows
+
+
+def table4(args):
+    rows = []
+    for seeder, guide, crf_seed, crf_loss, postproc, column in CRF_ROWS:
+        overrides = [f"seeder.arch={seeder}", f"guide.crf_seed={crf_seed}", f"segmenter.crf_loss={crf_loss}"]
+        if postproc != "none":
+            overrides.append(f"evaluate.crf.params={postproc}")
+        metrics = pipeline.ensure(context(args, guide, *overrides), "evaluate", log)
+        rows.append({"seeder": seeder, "guide": guide, "crf_seed": crf_seed, "crf_loss": crf_loss,
+                     "crf_postproc": postproc, "miou": metrics[column]})
+    reference = rows[1]["miou"]  # GAP-HighRes with crf-loss v1 + crf-postproc v1, as in the paper
+    for row in rows:
+        row["delta_miou"] = row["miou"] - reference
+    return rows
+
+
+def fmt(v):
+    return "-" if v is None else f"{v:.1f}"
+
+
+def markdown(result):
+    out = [f"# Paper tables on preset {result['preset']}", ""]
+    if "table1" in result:
+        out += ["## Table 1: seeders", "", seed_eval.table1_markdown(result["table1"]), ""]
+    if "table2" in result:
+        out += ["## Table 2: guide labellers", "",
+                "| guide | Fg P | Fg R | Bg P | Bg R | pseudo mIoU | mIoU | mIoU+CRF | FS% | FS% CRF |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, r in result["table2"].items():
+            out.append(f"| {name} | " + " | ".join(fmt(r[k]) for k in QUALITY + (
+                "miou", "miou_crf", "fs_percent", "fs_percent_crf")) + " |")
+        out.append("")
+    if "table4" in result:
+        out += ["## Table 4: CRF variants (v1 = SEC, v2 = DeepLab parameters)", "",
+                "| seeds | crf-seed | crf-loss | crf-postproc | mIoU | delta |", "|---|---|---|---|---:|---:|"]
+        for r in result["table4"]:
+            seeds = r["seeder"] + (" + saliency: G2" if r["guide"] == "g2" else "")
+            out.append(f"| {seeds} | {PARAM_NAMES[r['crf_seed']]} | {PARAM_NAMES[r['crf_loss']]} | "
+                       f"{PARAM_NAMES[r['crf_postproc']]} | {fmt(r['miou'])} | {r['delta_miou']:+.1f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="demo", choices=sorted(configs.PRESETS))
+    parser.add_argument("--out", required=True, help="JSON file; the Markdown goes beside it (.md)")
+    parser.add_argument("--workdir", default=None, help="default: runs/paper_tables-<preset>")
+    parser.add_argument("--data_dir", default=None, help="converted voc/ and msra/ (default: the demo data)")
+    parser.add_argument("--tables", default="1,2,4", help="which tables, e.g. 2 or 1,4")
+    parser.add_argument("--strategy", default="mirrored")
+    parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
+    args = parser.parse_args()
+    args.workdir = args.workdir or os.path.join("runs", f"paper_tables-{args.preset}")
+    configure_cpu_threads()
+    start = time.time()
+    result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override}
+    wanted = set(args.tables.split(","))
+    if "1" in wanted:
+        result["table1"], figure = table1(args)
+        imageio.write_image(os.path.join(os.path.dirname(os.path.abspath(args.out)), "figure3.png"), figure)
+    if "2" in wanted:
+        result["table2"] = table2(args)
+    if "4" in wanted:
+        result["table4"] = table4(args)
+    result["wall_seconds"] = round(time.time() - start, 1)
+    files.atomic_write_json(args.out, result)
+    text = markdown(result)
+    files.atomic_write_text(os.path.splitext(args.out)[0] + ".md", text + "\n")
+    print(text)
+    print(f"wrote {args.out} in {result['wall_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

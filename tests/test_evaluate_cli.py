@@ -1,0 +1,89 @@
+"""python -m tfguided.evaluate: VOC-devkit scoring of PNG folders, on hand-made label maps."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from tfguided import evaluate
+from tfguided.data import labelmap
+
+GT = {"a": np.array([[0, 1, 1], [255, 2, 2]], np.uint8), "b": np.zeros((2, 2), np.uint8)}
+PRED = {"a": np.array([[0, 1, 2], [1, 2, 0]], np.uint8), "b": np.zeros((2, 2), np.uint8)}
+
+
+def write_folders(root, gt=GT, pred=PRED, grayscale_pred=False):
+    for name, maps in (("gt", gt), ("pred", pred)):
+        (root / name).mkdir(exist_ok=True)
+        for image_id, labels in maps.items():
+            path = root / name / f"{image_id}.png"
+            if name == "pred" and grayscale_pred:
+                path.write_bytes(labelmap.encode_index_png(labels))
+            else:
+                labelmap.write_label_png(str(path), labels)
+    return str(root / "pred"), str(root / "gt")
+
+
+def test_confusion_over_the_whole_set_by_hand(tmp_path):
+    """Class IoUs over both images: bg 5/6 (TP 5, FP 1), c1 1/2, c2 1/3; void and the prediction
+    under it are skipped. (Per-image averaging would give another number.)"""
+    pred_dir, gt_dir = write_folders(tmp_path, grayscale_pred=True)
+    conf = evaluate.score_folders(pred_dir, gt_dir, ["a", "b"], 3)
+    np.testing.assert_array_equal(conf, [[5, 0, 0], [0, 1, 1], [1, 0, 1]])
+    assert conf.dtype == np.int64
+
+
+def test_cli_prints_table_and_writes_json(tmp_path):
+    pred_dir, gt_dir = write_folders(tmp_path)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("a\nb\n")
+    out = tmp_path / "scores.json"
+    proc = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
+                    f"--ids={ids}", "--num_classes=3", f"--out={out}"])
+    expected = (5 / 6 + 1 / 2 + 1 / 3) / 3 * 100
+    assert f"mIoU={expected:.2f} over 2 images" in proc.stdout
+    assert "| class_2 | 33.3 |" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["miou"] == pytest.approx(expected)
+    assert result["per_class_iou"]["class_0"] == pytest.approx(500 / 6)
+
+
+def test_default_ids_are_the_ground_truth_files(tmp_path):
+    pred_dir, gt_dir = write_folders(tmp_path)
+    assert evaluate.read_ids(None, gt_dir) == ["a", "b"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "b.png"),
+    ("size", "a.png: size 2x2 differs from the ground truth"),
+    ("pred_value", "a.png: label values [7] outside 0..2; check --num_classes"),
+    ("gt_value", "a.png: label values [9] outside 0..2 and 255 (void)"),
+])
+def test_refuses_bad_folders_by_name(tmp_path, case, message):
+    gt, pred = dict(GT), dict(PRED)
+    if case == "missing":
+        pred.pop("b")
+    elif case == "size":
+        pred["a"] = np.zeros((2, 2), np.uint8)
+    elif case == "pred_value":
+        pred["a"] = np.where(pred["a"] == 2, 7, pred["a"]).astype(np.uint8)
+    else:
+        gt["a"] = np.where(gt["a"] == 2, 9, gt["a"]).astype(np.uint8)
+    pred_dir, gt_dir = write_folders(tmp_path, gt, pred)
+    with pytest.raises((ValueError, FileNotFoundError), match=re.escape(message)):
+        evaluate.score_folders(pred_dir, gt_dir, ["a", "b"], 3)
+
+
+def test_cli_error_exit(tmp_path):
+    pred_dir, gt_dir = write_folders(tmp_path)
+    ids = tmp_path / "ids.txt"
+    ids.write_text("a\nc\n")
+    proc = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
+                    f"--ids={ids}", "--num_classes=3"], check=False)
+    assert proc.returncode == 2 and "c.png" in proc.stdout
+    ids.write_text("a\na\n")
+    proc = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
+                    f"--ids={ids}", "--num_classes=3"], check=False)
+    assert proc.returncode == 2 and "duplicate ids ['a']" in proc.stdout
