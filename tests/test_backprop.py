@@ -51,6 +51,56 @@ def test_excitation_is_the_marginal_winning_probability_by_hand():
         assert got.sum() == pytest.approx(1.0, rel=1e-5)
 
 
+def conv_matrix(kernel, size):
+    """3x3 'same' convolution on a size x size map as a matrix [size*size*Cin, size*size*Cout]."""
+    cin, cout = kernel.shape[2:]
+    m = np.zeros((size, size, cin, size, size, cout))
+    for p in range(size):
+        for q in range(size):
+            for di in range(3):
+                for dj in range(3):
+                    i, j = p + di - 1, q + dj - 1
+                    if 0 <= i < size and 0 <= j < size:
+                        m[i, j, :, p, q, :] += kernel[di, dj]
+    return m.reshape(size * size * cin, size * size * cout)
+
+
+def test_excitation_folds_batchnorm_into_the_convolution_by_hand():
+    """conv -> relu (stop) -> conv -> BN (gamma of both signs) -> relu -> fc8, against numpy:
+    the probability reaching the first ReLU uses max(K * gamma / sqrt(var + eps), 0)."""
+    rng = np.random.default_rng(4)
+    inputs = keras.Input((4, 4, 2))
+    x = keras.layers.Conv2D(3, 3, padding="same", use_bias=False, name="c1")(inputs)
+    x = keras.layers.ReLU(name="c1_relu")(x)
+    x = keras.layers.Conv2D(3, 3, padding="same", use_bias=False, name="c2")(x)
+    x = keras.layers.BatchNormalization(name="c2_bn")(x)
+    x = keras.layers.ReLU(name="c2_relu")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="fc8")(x))
+    k1, k2 = rng.normal(size=(3, 3, 2, 3)), rng.normal(size=(3, 3, 3, 3))
+    gamma, beta = np.array([1.5, -0.7, 0.4]), np.array([0.3, 0.5, 0.1])
+    mean, var = np.array([0.1, -0.2, 0.0]), np.array([0.5, 2.0, 1.2])
+    w = rng.normal(size=(48, 2))
+    model.get_layer("c1").set_weights([k1.astype(np.float32)])
+    model.get_layer("c2").set_weights([k2.astype(np.float32)])
+    model.get_layer("c2_bn").set_weights([v.astype(np.float32) for v in (gamma, beta, mean, var)])
+    model.get_layer("fc8").set_weights([w.astype(np.float32), np.zeros(2, np.float32)])
+    image = rng.uniform(0, 1, (1, 4, 4, 2)).astype(np.float32)
+
+    eps = model.get_layer("c2_bn").epsilon
+    a1 = np.maximum(image.reshape(-1) @ conv_matrix(k1, 4), 0)
+    y = (a1 @ conv_matrix(k2, 4)).reshape(4, 4, 3)
+    a2 = np.maximum(gamma * (y - mean) / np.sqrt(var + eps) + beta, 0).reshape(-1)
+    folded = np.maximum(conv_matrix(k2 * (gamma / np.sqrt(var + eps)), 4), 0)
+    for k in range(2):
+        wk = np.maximum(w[:, k], 0)
+        p2 = a2 * wk / (a2 @ wk)
+        z = a1 @ folded
+        expected = a1 * (folded @ np.where(z > 0, p2 / np.where(z > 0, z, 1), 0))
+        got = backprop.excitation(model, image, k).numpy().reshape(-1)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+
+
 def test_excitation_conserves_probability_through_vgg():
     """Through convs (BatchNorm folded), max pools, flatten and fc layers, down to conv1_1."""
     model = VggClassifier(3, width=0.0625, fc_units=16, batch_norm=True, input_size=32)

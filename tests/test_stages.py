@@ -27,6 +27,21 @@ def test_names_carry_only_relevant_differences(tmp_path):
     assert _ctx(tmp_path, "guide.panels=2").stage_name("guide") == "guide-g2"
 
 
+def test_names_leave_out_the_networks_a_guide_or_seeder_does_not_use(tmp_path):
+    over = ("seeder.train.steps=5", "classifier.train.steps=6", "saliency.train.steps=7")
+    assert _ctx(tmp_path, *over, guide="g0").stage_name("guide") == "guide-g0,saliency.train.steps=7"
+    assert _ctx(tmp_path, *over, guide="g1").stage_name("segmenter") == (
+        "segmenter-g1,classifier.train.steps=6,saliency.train.steps=7")
+    assert _ctx(tmp_path, *over, guide="oracle").stage_name("guide") == "guide-oracle,seeder.train.steps=5"
+    assert _ctx(tmp_path, *over).stage_name("seed_eval") == "seed_eval,seeder.train.steps=5"
+    backprop = _ctx(tmp_path, "seeder.arch=vanilla", "seeder.crf.params=sec", "classifier.train.steps=6")
+    assert backprop.stage_name("seed_eval") == (
+        "seed_eval,classifier.train.steps=6,seeder.arch=vanilla,seeder.crf.params=sec")
+    assert pipeline.dependencies(backprop, "seed_eval") == ("classifier",)
+    with pytest.raises(ValueError, match="--seeder=vanilla is for --stage=seed_eval"):
+        pipeline.dependencies(backprop, "guide")
+
+
 def test_ground_truth_runs_ignore_guide_settings(tmp_path):
     gt = _ctx(tmp_path, "guide.tau=0.3", "seeder.train.steps=5", guide="gt")
     assert gt.stage_name("segmenter") == "segmenter-gt"

@@ -19,6 +19,12 @@ SEC_CRF = dict(bilateral_weight=10.0, bilateral_xy=80.0, bilateral_rgb=13.0,
 CRF_PARAMS = {"deeplab": DEEPLAB_CRF, "sec": SEC_CRF}
 
 
+BACKPROP_SEEDERS = ("vanilla", "guided", "excitation")  # on the classifier (§4.2)
+# What each guide labeller needs (§5): the seeder (CAM seeds), the saliency net, the classifier.
+GUIDE_NEEDS = {"seeds": ("seeder",), "g0": ("saliency",), "g1": ("saliency", "classifier"),
+               "g2": ("seeder", "saliency"), "oracle": ("seeder",)}
+
+
 @dataclasses.dataclass
 class SyntheticConfig:
     """Size of the generated demo dataset (tfrecords_tools/synthetic.py)."""
@@ -70,11 +76,19 @@ class NetConfig:
 
 
 @dataclasses.dataclass
+class CrfConfig:
+    params: str = "deeplab"      # deeplab | sec (supp. C.1)
+    iterations: int = 10
+
+
+@dataclasses.dataclass
 class SeederConfig:
-    """GAP-HighRes classifier whose class maps become seeds (§4, Table 6)."""
+    """The seeder (§4, Table 1): a GAP net of Table 6 (trained here), a backprop seeder on the
+    classifier (vanilla | guided | excitation) or the centre mean shape baseline (mean_shape)."""
     arch: str = "gap_highres"
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    crf: CrfConfig = dataclasses.field(default_factory=CrfConfig)  # backprop seeders' final CRF
 
 
 @dataclasses.dataclass
@@ -91,12 +105,6 @@ class SaliencyConfig:
     """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1)."""
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-
-
-@dataclasses.dataclass
-class CrfConfig:
-    params: str = "deeplab"      # deeplab | sec (supp. C.1)
-    iterations: int = 10
 
 
 @dataclasses.dataclass

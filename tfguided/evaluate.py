@@ -4,8 +4,8 @@
 
 One int64 confusion matrix over all images; void (255) ground-truth pixels are skipped; IoU per
 class = TP / (TP + FP + FN) over the whole set; mIoU = their mean. Palette PNGs (VOC's) and
-8-bit grayscale index PNGs are both read as indices. Any method's output can be scored: ours
-(`--stage=predict`-style PNGs) or a peer's. Prints the per-class table; `--out` writes JSON.
+8-bit grayscale index PNGs are both read as indices. Any method's output can be scored, ours
+or a peer's. Prints the per-class table; `--out` writes JSON.
 """
 
 import os

@@ -1,7 +1,7 @@
 """Precision-recall plots drawn with OpenCV (no plotting library needed): the paper's Figure 3.
 
 Two panels, foreground and background, recall on x and precision on y (both 0..1), one line
-per seeder, a legend, and markers where mP reads its values (fg at 20%, bg at 80% recall).
+per seeder, a legend, and a vertical line where mP reads its values (fg at 20%, bg at 80% recall).
 """
 
 import cv2

@@ -3,8 +3,10 @@
 A seeder gives each image normalised class maps for its ground-truth labels. At threshold tau a
 pixel is foreground of the argmax class if its best map is >= tau, else background (the seed
 rule). Foreground precision and recall are computed per class over the whole set and averaged
-over the classes ("the mean precision and recall over the 20 Pascal categories"); background
-precision and recall are over all background pixels. Void (255) pixels are skipped.
+over the classes ("the mean precision and recall over the 20 Pascal categories"): recall over
+the classes present in the ground truth, precision over those the seeder predicts at that tau
+(precision is undefined for a class with no predicted pixel). Background precision and recall
+are over all background pixels. Void (255) pixels are skipped.
 mP = (fg precision at 20% recall + bg precision at 80% recall) / 2.
 """
 
@@ -36,6 +38,8 @@ class SeedPR:
 
     def add(self, maps, labels, gt):
         """maps [H, W, L] normalised to max 1 for `labels` (L classes), gt uint8 [H, W]."""
+        if not np.all(np.isfinite(maps)):
+            raise ValueError("seed maps contain NaN or infinite values")
         valid = gt != IGNORE
         gt = gt[valid].astype(np.int64)
         if len(labels):

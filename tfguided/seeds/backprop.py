@@ -10,7 +10,7 @@
 
 Localisation (§4.2): max |gradient| over the RGB channels (excitation: the probability summed
 over conv1_1's channels), resized to the image, Gaussian smoothing, dense CRF. The paper gives
-no smoothing width or CRF set-up: we smooth with sigma = image long side / 32 (one conv5 cell),
+no smoothing width or CRF set-up: we smooth with sigma = image long side / 32 (our choice),
 run the DeepLab CRF on [1 - max_c m_c, m_1 .. m_L] and return m_c x Q_c (the smoothed signal
 where the CRF keeps class c), each divided by its maximum. The product keeps the signal's
 ordering for the threshold sweep; the CRF marginals alone saturate at 1 over whole regions, so
@@ -22,9 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfguided.configs import BACKPROP_SEEDERS as METHODS
 from tfguided.crf import dense_crf
-
-METHODS = ("vanilla", "guided", "excitation")
 
 
 @tf.custom_gradient
@@ -121,7 +120,7 @@ def localisation_maps(image, signal_maps, crf_params="deeplab", crf_iterations=1
         return np.zeros((height, width, 0), np.float32)
     maps = cv2.resize(np.asarray(signal_maps, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     maps = maps.reshape(height, width, -1)
-    sigma = max(height, width) / 32
+    sigma = max(height, width) / 32  # the paper gives none
     maps = np.stack([cv2.GaussianBlur(maps[..., k], (0, 0), sigma) for k in range(maps.shape[-1])], -1)
     maps = maps / np.maximum(maps.reshape(-1, maps.shape[-1]).max(axis=0), 1e-12)
     scores = np.concatenate([1.0 - maps.max(axis=-1, keepdims=True), maps], axis=-1)

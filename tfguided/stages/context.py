@@ -30,6 +30,7 @@ SECTIONS = {
 }
 NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels")
 GUIDE_FREE = ("seeder", "classifier", "saliency", "guide")  # what --guide=gt does not depend on
+NETWORKS = ("seeder", "classifier", "saliency")
 
 
 @dataclasses.dataclass
@@ -59,10 +60,19 @@ class Context:
         """train.batch_size is per replica; tf.data batches the global batch, Keras splits it."""
         return train_cfg.batch_size * self.strategy().num_replicas_in_sync
 
+    def unused_sections(self, stage):
+        """Sections `stage` lists but this run's guide or seeder does not use (kept out of names)."""
+        if stage in ("guide", "segmenter", "evaluate"):
+            if self.guide_strategy == "gt":
+                return GUIDE_FREE
+            return tuple(s for s in NETWORKS if s not in configs.GUIDE_NEEDS.get(self.guide_strategy, NETWORKS))
+        if stage == "seed_eval" and self.config.seeder.arch not in configs.BACKPROP_SEEDERS:
+            return ("classifier",)
+        return ()
+
     def relevant_diff(self, stage):
-        sections = SECTIONS[stage]
-        if self.guide_strategy == "gt" and stage in ("segmenter", "evaluate"):
-            sections = tuple(s for s in sections if s not in GUIDE_FREE)
+        unused = self.unused_sections(stage)
+        sections = tuple(s for s in SECTIONS[stage] if s not in unused)
         full = configs.diff(self.config, self.defaults)
         return {k: v for k, v in sorted(full.items())
                 if k.split(".")[0] in sections and k not in NOT_IN_NAMES}

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfguided import files
+from tfguided.configs import GUIDE_NEEDS
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
 from tfguided.guide.g0 import guide_g0, image_rng
@@ -33,13 +34,11 @@ from tfguided.scoremaps import resized_geometry
 from tfguided.seeds.cam import crf_seeds, normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
 
-STRATEGIES = ("seeds", "g0", "g1", "g2", "oracle")
-NEEDS = {"seeds": ("seeder",), "g0": ("saliency",), "g1": ("saliency", "classifier"),
-         "g2": ("seeder", "saliency"), "oracle": ("seeder",)}
+STRATEGIES = tuple(GUIDE_NEEDS)
 
 
 def check_strategy(strategy):
-    if strategy not in NEEDS:
+    if strategy not in GUIDE_NEEDS:
         raise ValueError(f"--guide={strategy!r}: the guide stage makes one of {STRATEGIES}")
     return strategy
 
@@ -60,7 +59,7 @@ def ground_truth_foreground(gt):
 
 def guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg):
     """(seeds, foreground) the strategy uses; None for an input it does not use."""
-    needs = NEEDS[check_strategy(guide_cfg.strategy)]
+    needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
     seeds = image_seeds(image, labels, cams, cam_geometry, guide_cfg) if "seeder" in needs else None
     if guide_cfg.strategy == "oracle":
         if gt is None:
@@ -130,7 +129,7 @@ def labelled(ctx, split, batch_size=16):
     pipeline mapping a tf.py_function (numpy/OpenCV) over the images, in parallel, in order.
     """
     guide_cfg = ctx.config.guide
-    needs = NEEDS[check_strategy(guide_cfg.strategy)]
+    needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
     saliency_fn = probabilities_fn(loop.load_model(ctx.stage_dir("saliency"))) if "saliency" in needs else None
@@ -145,7 +144,8 @@ def labelled(ctx, split, batch_size=16):
         height, width = shape.numpy()
         labels = labels.numpy()
         labels = labels[labels > 0]
-        gt = labelmap.decode_label_png(mask_bytes.numpy(), image_id) if mask_bytes.numpy() else None
+        gt = (labelmap.decode_label_png(mask_bytes.numpy(), image_id)
+              if guide_cfg.strategy == "oracle" and mask_bytes.numpy() else None)  # the oracle's saliency
         geometry = (resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
                     if seeder else None)
         seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry,

@@ -2,7 +2,7 @@
 
 import time
 
-from tfguided.seeds import backprop
+from tfguided import configs
 
 from tfguided.stages import data, evaluate, guide, saliency, seed_eval, seeder, segmenter
 from tfguided.stages.context import describe
@@ -21,7 +21,7 @@ def dependencies(ctx, stage):
     if stage == "guide":
         if ctx.guide_strategy == "gt":
             raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
-        needs = guide.NEEDS[guide.check_strategy(ctx.guide_strategy)]
+        needs = configs.GUIDE_NEEDS[guide.check_strategy(ctx.guide_strategy)]
         if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
             raise ValueError(f"--seeder={ctx.config.seeder.arch} is for --stage=seed_eval (Table 1); "
                              f"guides take their seeds from a GAP seeder")
@@ -31,7 +31,7 @@ def dependencies(ctx, stage):
     if stage == "evaluate":
         return ("segmenter",)
     if stage == "seed_eval":
-        return ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",)
+        return ("classifier",) if ctx.config.seeder.arch in configs.BACKPROP_SEEDERS else ("seeder",)
     raise ValueError(f"--stage={stage!r}: choose one of {', '.join(STAGES)}")
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from tfguided import files
+from tfguided.configs import BACKPROP_SEEDERS
 from tfguided.data import imageio, labelmap, records
 from tfguided.eval import panels, plots, seed_metrics
 from tfguided.inference import fixed_size_fn
@@ -36,7 +37,7 @@ def class_maps(ctx, split, limit=None):
         for image_id, image, labels, gt, _ in _batched(ctx, split, limit, 8, no_network):
             yield image_id, image, labels, gt, mean_shape.class_maps(mean, labels, image.shape[:2])
         return
-    if cfg.seeder.arch in backprop.METHODS:
+    if cfg.seeder.arch in BACKPROP_SEEDERS:
         yield from _backprop_maps(ctx, split, limit)
         return
     seeder = loop.load_model(ctx.stage_dir("seeder"))
@@ -51,6 +52,8 @@ def _batched(ctx, split, limit, size, network_fn):
     """(id, image, labels, gt, network output) per image, the network run on batches at `size`."""
     n = 0
     for batch in guide.batches(ctx, split, 16, size):
+        if limit is not None and n >= limit:
+            return
         outputs = network_fn(batch)
         for j in range(len(outputs)):
             if limit is not None and n >= limit:
@@ -71,15 +74,19 @@ def _backprop_maps(ctx, split, limit):
     size = classifier.input_size
 
     def per_label_signals(batch):
+        """[S, S, L] per image: the signal of each of its labels, from one pass per class present."""
         labels = batch["labels"].numpy()
         present = sorted({int(c) for c in labels.ravel() if c > 0})
         by_class = {c: backprop.signals(classifier, batch["seeder_input"], c - 1, method) for c in present}
-        return [np.stack([by_class[int(c)][j] for c in row if c > 0] or [np.zeros((size, size), np.float32)],
-                         axis=-1)[..., :int((row > 0).sum())] for j, row in enumerate(labels)]
+        out = []
+        for j, row in enumerate(labels):
+            maps = [by_class[int(c)][j] for c in row if c > 0]
+            out.append(np.stack(maps, axis=-1) if maps else np.zeros((size, size, 0), np.float32))
+        return out
 
     for image_id, image, labels, gt, signal_maps in _batched(ctx, split, limit, size, per_label_signals):
         yield image_id, image, labels, gt, backprop.localisation_maps(
-            image, signal_maps, ctx.config.guide.crf.params, ctx.config.guide.crf.iterations)
+            image, signal_maps, ctx.config.seeder.crf.params, ctx.config.seeder.crf.iterations)
 
 
 def heatmap(maps):
@@ -124,7 +131,7 @@ def run(ctx, out_dir):
             raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
         pr.add(maps, labels, gt)
     curves = pr.curves()
-    trained = "classifier" if cfg.seeder.arch in backprop.METHODS else "seeder"
+    trained = "classifier" if cfg.seeder.arch in BACKPROP_SEEDERS else "seeder"
     results = {**seed_metrics.mean_precision(curves), "map": ctx.results(trained).get("val_map"),
                "images": count}
     files.atomic_write_json(os.path.join(out_dir, "pr_curves.json"),
