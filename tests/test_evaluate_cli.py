@@ -1,12 +1,13 @@
 """python -m tfguided.evaluate: VOC-devkit scoring of PNG folders, on hand-made label maps."""
 
 import json
+import os
 import re
 
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, shared_path
 from tfguided import evaluate
 from tfguided.data import labelmap
 
@@ -87,3 +88,23 @@ def test_cli_error_exit(tmp_path):
     proc = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
                     f"--ids={ids}", "--num_classes=3"], check=False)
     assert proc.returncode == 2 and "duplicate ids ['a']" in proc.stdout
+
+
+def test_real_voc_masks_against_a_plain_numpy_count(tmp_path):
+    """20 real VOC val masks scored against copies with every object shifted 8 px right, against
+    a confusion matrix counted with plain numpy loops over the same files."""
+    gt_dir = shared_path("voc12_val_masks")
+    ids = sorted(name[:-4] for name in os.listdir(gt_dir))[:20]
+    pred_dir = tmp_path / "pred"
+    pred_dir.mkdir()
+    expected = np.zeros((21, 21), np.int64)
+    for image_id in ids:
+        gt = labelmap.read_label_png(f"{gt_dir}/{image_id}.png")
+        pred = np.roll(np.where(gt == 255, 0, gt), 8, axis=1).astype(np.uint8)
+        labelmap.write_label_png(str(pred_dir / f"{image_id}.png"), pred)
+        for g, p in zip(gt.ravel(), pred.ravel()):
+            if g != 255:
+                expected[g, p] += 1
+    conf = evaluate.score_folders(str(pred_dir), gt_dir, ids, 21)
+    np.testing.assert_array_equal(conf, expected)
+    assert 0 < np.trace(conf) < conf.sum()

@@ -135,3 +135,26 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     batches = pipeline.seeder.training_batches(ctx, "seeder")
     images, labels = next(iter(batches))
     assert images.shape[0] == 6 and labels.shape == (6, 3)
+
+
+def test_a_stage_repeats_itself_whatever_ran_before_in_the_process(tiny_data, tmp_path):
+    """loop.train seeds the random state before the dataset's augmentation ops are traced, so a
+    different random state left by an earlier stage does not change the augmented batches."""
+    from tfguided.stages import seeder
+    from tfguided.stages.context import Context
+    from tfguided.train import loop
+    cfg = configs.override(configs.preset("tiny"), [
+        "seeder.train.steps=1", "seeder.train.steps_per_epoch=1", "seeder.train.batch_size=12"])
+    ctx = Context(cfg, str(tmp_path), data_dir=str(tiny_data), strategy_name="default")
+    first_batches = []
+
+    def make_dataset():
+        dataset = seeder.training_batches(ctx, "seeder")
+        first_batches.append(next(iter(dataset))[0].numpy())
+        return dataset
+
+    for name, earlier_seed in (("a", 1), ("b", 2)):
+        tf.random.set_seed(earlier_seed)  # what another stage might leave behind
+        loop.train(str(tmp_path / name), "seeder", lambda: seeder.build(cfg, 3), losses.multilabel_loss(),
+                   make_dataset, cfg.seeder.train, ctx.strategy())
+    np.testing.assert_array_equal(first_batches[0], first_batches[1])

@@ -22,6 +22,6 @@ def training_batches(ctx):
 def run(ctx, out_dir):
     cfg = ctx.config
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    _, history = loop.train(out_dir, "saliency", lambda: build(cfg), loss, training_batches(ctx),
-                            cfg.saliency.train, ctx.strategy())
+    _, history = loop.train(out_dir, "saliency", lambda: build(cfg), loss,
+                            lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
     return {"final_loss": history["loss"][-1]}

@@ -48,7 +48,7 @@ def training_batches(ctx, section):
 def train_classifier(ctx, out_dir, section):
     cfg, num_classes = ctx.config, ctx.config.num_classes
     model, history = loop.train(out_dir, section, lambda: BUILDERS[section](cfg, num_classes),
-                                losses.multilabel_loss(), training_batches(ctx, section),
+                                losses.multilabel_loss(), lambda: training_batches(ctx, section),
                                 getattr(cfg, section).train, ctx.strategy())
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,
                                  getattr(cfg, section).net.input_size)

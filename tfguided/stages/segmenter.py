@@ -47,6 +47,6 @@ def run(ctx, out_dir):
     cfg = ctx.config
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
     _, history = loop.train(out_dir, "segmenter", lambda: build(cfg, cfg.num_classes), loss,
-                            training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
+                            lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
                             wrap=crf_loss_wrapper(cfg))
     return {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}

@@ -42,14 +42,17 @@ def epoch_plan(steps, steps_per_epoch):
     return steps // per_epoch, per_epoch
 
 
-def train(stage_dir, stage, build_model, loss, dataset, train_cfg, strategy, metrics=(), wrap=None):
+def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy, metrics=(), wrap=None):
     """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
 
-    `wrap` (optional) turns the built net into the model that is fitted, e.g. one adding a loss
-    term (tfguided/train/crf_loss.py); the net itself is what is saved and returned.
-    The weights are initialised from train_cfg.seed, so a rerun from scratch is repeatable.
+    `make_dataset()` returns the training batches; `wrap` (optional) turns the built net into
+    the model that is fitted, e.g. one adding a loss term (tfguided/train/crf_loss.py); the net
+    itself is what is saved and returned. The random state is set from train_cfg.seed before
+    the dataset (its augmentation ops draw their seeds when traced) and the weights are made,
+    so a run from scratch repeats whatever ran before it in the process.
     """
     keras.utils.set_random_seed(train_cfg.seed)
+    dataset = make_dataset()
     with strategy.scope():
         net = build_model()
         model = wrap(net) if wrap else net
