@@ -3,6 +3,8 @@
   python -m tfrecords_tools synthetic --out=DIR --preset=demo --seed=0
       writes DIR/VOC2012 (VOC layout) and DIR/MSRA (MSRA layout): the embedded demo data.
   python -m tfrecords_tools voc --voc_root=DIR/VOC2012 --out=OUT/voc [--labels_tsv=FILE]
+  python -m tfrecords_tools voc --voc_root=VOCdevkit/VOC2012 --sbd_root=benchmark_RELEASE/dataset \
+      --splits=train_aug,val --out=OUT/voc      # the paper's 10,582 trainaug, labels from the XML
   python -m tfrecords_tools msra --msra_root=DIR/MSRA --out=OUT/msra
 """
 
@@ -20,11 +22,17 @@ flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS), "synthetic: size pr
 flags.DEFINE_integer("seed", 0, "synthetic: random seed; the same seed gives the same files.")
 flags.DEFINE_string("voc_root", None, "voc: the VOC2012 folder (JPEGImages, SegmentationClass, "
                     "ImageSets/Segmentation).")
-flags.DEFINE_list("splits", ["train", "val"], "voc: split lists under ImageSets/Segmentation to convert.")
+flags.DEFINE_list("splits", ["train", "val"], "voc: split lists under ImageSets/Segmentation to convert "
+                  "(train_aug is built from VOC and SBD lists when it has no list file).")
 flags.DEFINE_string("labels_tsv", None, "voc: image-level labels, '<id>\\t<class indices>' per line "
                     "(default: <voc_root>/image_labels.tsv if present).")
-flags.DEFINE_enum("labels_from", "auto", ["auto", "tsv", "masks"], "voc: where image-level labels "
-                  "come from; auto = the TSV if there is one, else the classes present in each mask.")
+flags.DEFINE_enum("labels_from", "auto", ["auto", "tsv", "xml", "masks"], "voc: where image-level "
+                  "labels come from: tsv = --labels_tsv; xml = the object names in Annotations/<id>.xml "
+                  "(VOC's own); masks = the classes present in each mask; auto = the TSV if there is "
+                  "one, else xml if Annotations/ exists, else masks.")
+flags.DEFINE_string("sbd_root", None, "voc: SBD's benchmark_RELEASE/dataset (cls/*.mat, img/, train.txt, "
+                    "val.txt): adds its masks and lets --splits=train_aug,val build the 10,582-image "
+                    "train_aug (VOC train + SBD train + SBD val, minus VOC val).")
 flags.DEFINE_string("msra_root", None, "msra: folder with Image/ and the label file.")
 flags.DEFINE_string("label_file", None, "msra: MSRA box label file (default <msra_root>/labels.txt).")
 flags.DEFINE_string("exclude_ids", None, "msra: file of image ids to leave out (e.g. images of "
@@ -62,7 +70,7 @@ def convert(command):
         if not FLAGS.voc_root:
             raise app.UsageError("voc needs --voc_root")
         manifest = voc.convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv,
-                               FLAGS.labels_from, FLAGS.examples_per_shard)
+                               FLAGS.labels_from, FLAGS.examples_per_shard, sbd_root=FLAGS.sbd_root)
         print("voc: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
     else:
         from tfrecords_tools import msra

@@ -1,18 +1,27 @@
-"""VOC-layout folders -> sharded TFRecords (ids, original JPEG bytes, sizes, labels, masks).
+"""VOC-layout folders (plus SBD) -> sharded TFRecords (ids, original JPEG bytes, sizes, labels, masks).
 
 Reads `<voc_root>/JPEGImages/<id>.jpg`, `SegmentationClass/<id>.png` (palette or grayscale; may be
-absent for unlabelled splits) and `ImageSets/Segmentation/<split>.txt`. Image-level labels come
-from a TSV (`<id>\\t<class indices>`, e.g. ../shared/data/voc12_lists/image_labels.tsv; found
-automatically as `<voc_root>/image_labels.tsv`) or from the classes present in each mask.
+absent for unlabelled splits) and `ImageSets/Segmentation/<split>.txt`. With `--sbd_root`
+(SBD's `benchmark_RELEASE/dataset`: `cls/<id>.mat`, `img/<id>.jpg`, `train.txt`, `val.txt`) the
+split `train_aug` is VOC train + SBD train + SBD val minus VOC val (10,582 images for the real
+sets, §6.1); an image's mask is VOC's PNG where there is one, else SBD's `GTcls.Segmentation`.
+Image-level labels (`--labels_from`): `xml` = the object names in `Annotations/<id>.xml`, VOC's
+own image labels; `tsv` = `<id>\t<class indices>` lines (e.g. ../shared/data/voc12_lists/
+image_labels.tsv, found automatically as `<voc_root>/image_labels.tsv`); `masks` = the classes
+present in each mask; `auto` = tsv if there is one, else xml if `Annotations/` exists, else masks.
 Class names come from `<voc_root>/class_names.txt` when present, else the 21 VOC names.
 """
 
 import os
+import xml.etree.ElementTree as ElementTree
 
 import numpy as np
 
 from tfguided.data import imageio, labelmap, records
 from tfguided.progress import progress_bar
+
+LABEL_SOURCES = ("auto", "tsv", "xml", "masks")
+
 
 def read_lines(path):
     if not os.path.exists(path):
@@ -34,8 +43,7 @@ def read_image_labels(path):
     return labels
 
 
-def read_split_ids(voc_root, split):
-    path = os.path.join(voc_root, "ImageSets", "Segmentation", split + ".txt")
+def read_id_list(path):
     ids = read_lines(path)
     seen = set()
     for image_id in ids:
@@ -45,31 +53,102 @@ def read_split_ids(voc_root, split):
     return ids
 
 
-def voc_example(voc_root, image_id, num_classes, image_labels, labels_tsv=None):
+def read_split_ids(voc_root, split, sbd_root=None):
+    """The ids of a split; `train_aug` is built from VOC and SBD lists when no list file exists."""
+    path = os.path.join(voc_root, "ImageSets", "Segmentation", split + ".txt")
+    if split == "train_aug" and not os.path.exists(path):
+        return train_aug_ids(voc_root, sbd_root)
+    return read_id_list(path)
+
+
+def train_aug_ids(voc_root, sbd_root):
+    """VOC train + SBD train + SBD val, minus VOC val (the paper's 10,582 trainaug), sorted."""
+    if sbd_root is None:
+        raise FileNotFoundError(f"{voc_root}/ImageSets/Segmentation/train_aug.txt missing and no "
+                                f"--sbd_root to build train_aug from")
+    voc_val = set(read_split_ids(voc_root, "val"))
+    ids = set(read_split_ids(voc_root, "train"))
+    for split in ("train", "val"):
+        ids |= set(read_id_list(os.path.join(sbd_root, split + ".txt")))
+    return sorted(ids - voc_val)
+
+
+def read_xml_labels(voc_root, image_id, class_names):
+    """The classes of the objects in `Annotations/<id>.xml`, as sorted indices."""
+    path = os.path.join(voc_root, "Annotations", image_id + ".xml")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: annotation missing, so {image_id!r} has no image labels")
+    try:
+        names = [obj.findtext("name", "").strip() for obj in ElementTree.parse(path).getroot().iter("object")]
+    except ElementTree.ParseError as e:
+        raise ValueError(f"{path}: not valid XML ({e})") from None
+    unknown = sorted({n for n in names if n not in class_names[1:]})
+    if unknown:
+        raise ValueError(f"{path}: object names {unknown} are not classes ({', '.join(class_names[1:])})")
+    return tuple(sorted({class_names.index(n) for n in names}))
+
+
+def read_sbd_mask(sbd_root, image_id):
+    """SBD's class segmentation `cls/<id>.mat` (GTcls.Segmentation) as uint8 [H, W], or None."""
+    path = os.path.join(sbd_root, "cls", image_id + ".mat") if sbd_root else None
+    if path is None or not os.path.exists(path):
+        return None
+    import scipy.io  # only SBD needs it
+    try:
+        seg = scipy.io.loadmat(path)["GTcls"]["Segmentation"][0, 0]
+    except (KeyError, ValueError, IndexError, TypeError) as e:
+        raise ValueError(f"{path}: not an SBD class file with GTcls.Segmentation ({e})") from None
+    return np.asarray(seg, np.uint8)
+
+
+def read_mask(voc_root, sbd_root, image_id):
+    """(label map, its path) from VOC's PNG, else SBD's .mat; (None, VOC's path) if neither."""
+    png = os.path.join(voc_root, "SegmentationClass", image_id + ".png")
+    if os.path.exists(png):
+        return labelmap.read_label_png(png), png
+    mask = read_sbd_mask(sbd_root, image_id)
+    if mask is not None:
+        return mask, os.path.join(sbd_root, "cls", image_id + ".mat")
+    return None, png
+
+
+def image_path(voc_root, sbd_root, image_id):
+    path = os.path.join(voc_root, "JPEGImages", image_id + ".jpg")
+    if not os.path.exists(path) and sbd_root:
+        sbd_path = os.path.join(sbd_root, "img", image_id + ".jpg")
+        if os.path.exists(sbd_path):
+            return sbd_path
+    return path
+
+
+def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None, labels_tsv=None,
+                sbd_root=None):
     """One id -> records.Example, after checking the mask against the image and the class set."""
-    image_path = os.path.join(voc_root, "JPEGImages", image_id + ".jpg")
-    data, height, width = imageio.read_image_file(image_path)
-    mask_path = os.path.join(voc_root, "SegmentationClass", image_id + ".png")
+    num_classes = len(class_names) - 1
+    path = image_path(voc_root, sbd_root, image_id)
+    data, height, width = imageio.read_image_file(path)
+    mask, mask_path = read_mask(voc_root, sbd_root, image_id)
     mask_bytes, from_mask = b"", None
-    if os.path.exists(mask_path):
-        mask = labelmap.read_label_png(mask_path)
+    if mask is not None:
         if mask.shape != (height, width):
             raise ValueError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but the image "
-                             f"{image_path} is {width}x{height}")
+                             f"{path} is {width}x{height}")
         values = np.unique(mask)
         bad = [int(v) for v in values if v > num_classes and v != labelmap.IGNORE]
         if bad:
             raise ValueError(f"{mask_path}: label values {bad} outside 0..{num_classes} and 255")
         from_mask = tuple(int(v) for v in values if 0 < v <= num_classes)
         mask_bytes = labelmap.encode_index_png(mask)
-    if image_labels is not None:
+    if labels_from == "tsv":
         if image_id not in image_labels:
             raise KeyError(f"{labels_tsv}: no image-level labels for {image_id!r}")
         labels = image_labels[image_id]
+    elif labels_from == "xml":
+        labels = read_xml_labels(voc_root, image_id, class_names)
     elif from_mask is not None:
         labels = from_mask
     else:
-        raise FileNotFoundError(f"{mask_path}: no mask and no label TSV, so {image_id!r} has no labels")
+        raise FileNotFoundError(f"{mask_path}: no mask and no label source, so {image_id!r} has no labels")
     bad = [c for c in labels if not 1 <= c <= num_classes]
     if bad:
         raise ValueError(f"image-level labels of {image_id!r}: classes {bad} outside 1..{num_classes}")
@@ -77,33 +156,49 @@ def voc_example(voc_root, image_id, num_classes, image_labels, labels_tsv=None):
                            labels=labels, mask=mask_bytes)
 
 
-def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_from="auto",
-            examples_per_shard=500, verbose=True):
-    """Converts the listed splits; returns the manifest. labels_from: auto | tsv | masks."""
-    if not os.path.isdir(voc_root):
-        raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
-    names_path = os.path.join(voc_root, "class_names.txt")
-    class_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
-    num_classes = len(class_names) - 1
-    if labels_from not in ("auto", "tsv", "masks"):
-        raise ValueError(f"--labels_from={labels_from!r}: choose auto, tsv or masks")
-    if labels_tsv is None and labels_from != "masks":
+def resolve_label_source(voc_root, labels_from, labels_tsv):
+    """(source, tsv path): `auto` becomes tsv, xml or masks by what the folder holds."""
+    if labels_from not in LABEL_SOURCES:
+        raise ValueError(f"--labels_from={labels_from!r}: choose one of {', '.join(LABEL_SOURCES)}")
+    if labels_tsv is None and labels_from in ("auto", "tsv"):
         default = os.path.join(voc_root, "image_labels.tsv")
         labels_tsv = default if os.path.exists(default) else None
     if labels_from == "tsv" and labels_tsv is None:
         raise FileNotFoundError(f"--labels_from=tsv but no --labels_tsv and no {voc_root}/image_labels.tsv")
-    image_labels = read_image_labels(labels_tsv) if labels_tsv and labels_from != "masks" else None
+    if labels_from == "auto":
+        if labels_tsv:
+            labels_from = "tsv"
+        elif os.path.isdir(os.path.join(voc_root, "Annotations")):
+            labels_from = "xml"
+        else:
+            labels_from = "masks"
+    return labels_from, labels_tsv if labels_from == "tsv" else None
+
+
+def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_from="auto",
+            examples_per_shard=500, verbose=True, sbd_root=None):
+    """Converts the listed splits (train_aug too, with SBD); returns the manifest."""
+    if not os.path.isdir(voc_root):
+        raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
+    if sbd_root is not None and not os.path.isdir(sbd_root):
+        raise FileNotFoundError(f"--sbd_root={sbd_root}: no such directory")
+    names_path = os.path.join(voc_root, "class_names.txt")
+    class_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
+    labels_from, labels_tsv = resolve_label_source(voc_root, labels_from, labels_tsv)
+    image_labels = read_image_labels(labels_tsv) if labels_from == "tsv" else None
     os.makedirs(out_dir, exist_ok=True)
     records.clear_manifest(out_dir)
     entries = {}
     for split in splits:
-        ids = read_split_ids(voc_root, split)
+        ids = read_split_ids(voc_root, split, sbd_root)
         if verbose:
-            print(f"voc: {split}: {len(ids)} images from {voc_root}")
+            print(f"voc: {split}: {len(ids)} images from {voc_root}" + (f" and {sbd_root}" if sbd_root else ""))
         progress = progress_bar(len(ids), "image") if verbose else None
-        examples = (voc_example(voc_root, i, num_classes, image_labels, labels_tsv) for i in ids)
+        examples = (voc_example(voc_root, i, class_names, labels_from, image_labels, labels_tsv, sbd_root)
+                    for i in ids)
         entries[split] = records.write_split(out_dir, split, examples, len(ids),
                                              examples_per_shard, progress)
     return records.write_manifest(
-        out_dir, "voc", entries, num_classes, class_names,
-        {"source": os.path.abspath(voc_root), "labels_source": labels_tsv or "masks"})
+        out_dir, "voc", entries, len(class_names) - 1, class_names,
+        {"source": os.path.abspath(voc_root), "sbd_source": sbd_root and os.path.abspath(sbd_root),
+         "labels_source": labels_tsv or labels_from})
