@@ -56,6 +56,8 @@ flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
                   "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
                   "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
+flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and build the stage's networks "
+                  "at full size (shapes, parameter counts) without data or training.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
                           "--override=seeder.train.steps=100 --override=guide.tau=0.3.")
 
@@ -83,8 +85,11 @@ def main(argv):
         config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides())
         config.guide.strategy = FLAGS.guide
         workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
-        ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
         stage = "evaluate" if FLAGS.stage == "segmenter" else FLAGS.stage
+        if FLAGS.dry_run:
+            print(pipeline.dry_run(config, stage))
+            return 0
+        ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
         results = pipeline.ensure(ctx, stage)
     except (ValueError, FileNotFoundError, KeyError, PermissionError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -41,3 +41,25 @@ def test_bad_overrides_are_explained(bad, message):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="unknown preset"):
         configs.preset("huge")
+
+
+def test_voc12_dry_run_prints_the_papers_configuration_and_full_size_networks():
+    """Issue 4: --dry_run resolves the paper preset and builds the full networks without data."""
+    import json
+
+    from conftest import run_cli
+    out = run_cli(["train_main.py", "--preset=voc12", "--stage=segmenter", "--dry_run"]).stdout
+    text = out[out.index("{"):]
+    cfg = json.loads(text[:text.index("\n}\n") + 2])
+    for section in ("seeder", "saliency", "segmenter"):
+        train = cfg[section]["train"]
+        assert (train["batch_size"], train["optimizer"], train["learning_rate"], train["momentum"],
+                train["weight_decay"], train["last_layer_lr_mult"], train["decay_every"],
+                train["decay_factor"], train["steps"]) == (15, "sgd", 1e-3, 0.9, 5e-4, 10.0, 2000, 0.1, 8000)
+        assert cfg[section]["net"]["input_size"] == 321 and cfg[section]["net"]["width"] == 1.0
+    assert cfg["classifier"]["train"]["batch_size"] == 40 and cfg["classifier"]["train"]["steps"] == 30000
+    assert cfg["guide"]["tau"] == 0.2 and cfg["guide"]["saliency_fraction"] == 0.5
+    assert cfg["evaluate"]["crf"]["params"] == "deeplab" and cfg["num_classes"] == 20
+    assert "seeder: gap_highres, input (None, 321, 321, 3), output (None, 20), fc8 (None, 41, 41, 20)" in out
+    assert "segmenter: segmenter, input (None, 321, 321, 3), output (None, 41, 41, 21)" in out
+    assert "20,505,429 parameters" in out  # DeepLab-v1 LargeFOV with 21 classes

@@ -53,3 +53,37 @@ def ensure(ctx, stage, log=print):
     ctx.mark_done(stage, results)
     log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
     return results
+
+
+NETWORK_BUILDERS = {
+    "seeder": lambda cfg: seeder.build(cfg, cfg.num_classes),
+    "classifier": lambda cfg: seeder.build_classifier(cfg, cfg.num_classes),
+    "saliency": saliency.build,
+    "segmenter": lambda cfg: segmenter.build(cfg, cfg.num_classes),
+}
+
+
+def networks_for(config, stage):
+    """The trained networks `stage` needs, itself included, in build order."""
+    strategy = config.guide.strategy
+    if stage in ("data", "guide", "segmenter", "evaluate"):
+        needs = [] if stage == "data" else (
+            [] if strategy == "gt" else list(configs.GUIDE_NEEDS.get(strategy, ())))
+        return needs + (["segmenter"] if stage in ("segmenter", "evaluate") else [])
+    if stage == "seed_eval":
+        return ["classifier" if config.seeder.arch in configs.BACKPROP_SEEDERS else "seeder"]
+    return [stage]
+
+
+def dry_run(config, stage):
+    """The resolved configuration and a summary of every network `stage` builds, as text."""
+    lines = [config.to_json(), ""]
+    for name in networks_for(config, stage):
+        if name == "seeder" and not config.seeder.arch.startswith("gap_"):
+            continue
+        model = NETWORK_BUILDERS[name](config)
+        outputs = {layer.name: tuple(layer.output.shape) for layer in model.layers if layer.name == "fc8"}
+        lines.append(f"{name}: {model.name}, input {tuple(model.input.shape)}, output "
+                     f"{tuple(model.output.shape)}, fc8 {outputs.get('fc8')}, "
+                     f"{model.count_params():,} parameters")
+    return "\n".join(lines)
