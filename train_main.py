@@ -44,6 +44,10 @@ flags.DEFINE_enum("seeder", None, ["gap_lowres", "gap_highres", "gap_roi", "gap_
                   "Seeder (Table 1): a GAP architecture of Table 6; vanilla / guided / excitation = "
                   "backprop on the classifier; mean_shape = the centre mean shape baseline (the last "
                   "four for --stage=seed_eval only). Default: the preset's (GAP-HighRes).")
+flags.DEFINE_enum("saliency", None, ["net", "mbd"],
+                  "Saliency for the guides: net = the DeepLab saliency net trained on MSRA-style boxes "
+                  "(the paper's); mbd = hand-crafted Minimum Barrier Distance saliency (MB+ [52]), no "
+                  "training and no saliency data needed. Default: the preset's (net).")
 flags.DEFINE_enum("crf_seed", "none", ["none", "deeplab", "sec"],
                   "crf-seed (supp. C): refine the seeds with a dense CRF with the DeepLab (v2) or SEC "
                   "(v1) parameters.")
@@ -67,6 +71,8 @@ def flag_overrides():
     out = []
     if FLAGS.seeder:
         out.append(f"seeder.arch={FLAGS.seeder}")
+    if FLAGS.saliency:
+        out.append(f"saliency.method={FLAGS.saliency}")
     if FLAGS.crf_seed != "none":
         out.append(f"guide.crf_seed={FLAGS.crf_seed}")
     if FLAGS.crf_loss != "none":

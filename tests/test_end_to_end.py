@@ -137,3 +137,16 @@ def test_crf_variants_train_and_evaluate(tiny_run):
         cfg = json.load(f)["config"]
     assert cfg["segmenter"]["crf_loss"] == "sec" and cfg["guide"]["crf_seed"] == "sec"
     assert cfg["evaluate"]["crf"]["params"] == "sec"
+
+
+def test_mbd_saliency_needs_no_saliency_training(tiny_run):
+    """--saliency=mbd (MB+ [52]): the saliency stage trains nothing; G2 still labels objects."""
+    workdir, _ = tiny_run
+    out = run_cli(["train_main.py", "--stage=guide", "--preset=tiny", "--saliency=mbd",
+                   f"--workdir={workdir}"]).stdout
+    assert "[seeder] reusing" in out
+    directory = os.path.join(workdir, "saliency,saliency.method=mbd")
+    assert not os.path.exists(os.path.join(directory, "model.keras"))
+    with open(os.path.join(workdir, "guide-g2,saliency.method=mbd", "quality.json")) as f:
+        q = json.load(f)
+    assert q["saliency_fg_iou_mean"] > 20 and q["fg_precision"] > 30, q

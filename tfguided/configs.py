@@ -102,7 +102,9 @@ class ClassifierConfig:
 
 @dataclasses.dataclass
 class SaliencyConfig:
-    """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1)."""
+    """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1), or the
+    hand-crafted MB+ saliency [52] that needs no training data (method = mbd)."""
+    method: str = "net"          # net | mbd
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 

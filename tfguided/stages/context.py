@@ -110,14 +110,20 @@ class Context:
                              f"matching --preset or --override=num_classes=N")
         return manifest["class_names"]
 
+    @property
+    def needs_msra(self):
+        """The saliency set is needed only to train the saliency net (not for --saliency=mbd)."""
+        return self.config.saliency.method == "net"
+
     def data_fingerprint(self, stage):
         """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
+        msra = [self.msra_dir] if self.needs_msra else []
         if stage == "saliency":
-            dirs = [self.msra_dir]
+            dirs = msra
         elif stage in ("seeder", "classifier", "seed_eval") or self.guide_strategy == "gt":
             dirs = [self.voc_dir]
         else:
-            dirs = [self.voc_dir, self.msra_dir]
+            dirs = [self.voc_dir] + msra
         digest = hashlib.sha256()
         for d in dirs:
             with open(os.path.join(d, records.MANIFEST), "rb") as f:

@@ -13,8 +13,8 @@ from tfrecords_tools import msra, synthetic, voc
 
 def run(ctx):
     cfg = ctx.config.data
-    missing = [d for d in (ctx.voc_dir, ctx.msra_dir)
-               if not os.path.exists(os.path.join(d, records.MANIFEST))]
+    needed = [ctx.voc_dir] + ([ctx.msra_dir] if ctx.needs_msra or ctx.generate_data else [])
+    missing = [d for d in needed if not os.path.exists(os.path.join(d, records.MANIFEST))]
     if missing and not ctx.generate_data:
         raise FileNotFoundError(
             f"--data_dir={ctx.data_dir}: missing converted data {missing}; create it with "
@@ -36,6 +36,8 @@ def run(ctx):
                          examples_per_shard=cfg.examples_per_shard)
     counts = {}
     for name, directory in (("voc", ctx.voc_dir), ("msra", ctx.msra_dir)):
+        if directory not in needed:
+            continue
         for split, entry in records.read_manifest(directory)["splits"].items():
             counts[f"{name}/{split}"] = entry["count"]
     ctx.class_names()  # checks the class count against the preset

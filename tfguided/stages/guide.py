@@ -3,7 +3,8 @@
 Strategies (`--guide`): seeds (CAM seeds only), g0 (saliency + a random image label), g1 (each
 salient component labelled by the classifier), g2 (seeds propagated in the saliency, the paper's),
 oracle (g2 with the ground-truth foreground as saliency). Each needs only its inputs: the seeder
-for seeds/g2/oracle, the saliency net for g0/g1/g2, the classifier for g1.
+for seeds/g2/oracle, the saliency (net, or MB+ per image with --saliency=mbd) for g0/g1/g2, the
+classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size (as trained on crops), padded with the mean colour. The
@@ -30,6 +31,7 @@ from tfguided.guide.g2 import guide_g2
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency.foreground import saliency_foreground
+from tfguided.saliency.mbd import mbd_saliency
 from tfguided.scoremaps import resized_geometry
 from tfguided.seeds.cam import crf_seeds, normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
@@ -132,7 +134,9 @@ def labelled(ctx, split, batch_size=16):
     needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
-    saliency_fn = probabilities_fn(loop.load_model(ctx.stage_dir("saliency"))) if "saliency" in needs else None
+    saliency_method = ctx.config.saliency.method if "saliency" in needs else None
+    saliency_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")))
+                   if saliency_method == "net" else None)
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
                 if "classifier" in needs else None)
     size = ctx.config.seeder.net.input_size
@@ -148,8 +152,9 @@ def labelled(ctx, split, batch_size=16):
               if guide_cfg.strategy == "oracle" and mask_bytes.numpy() else None)  # the oracle's saliency
         geometry = (resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
                     if seeder else None)
-        seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry,
-                                 saliency.numpy()[:height, :width], gt, guide_cfg)
+        saliency_prob = (mbd_saliency(image) if saliency_method == "mbd"
+                         else saliency.numpy()[:height, :width])
+        seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry, saliency_prob, gt, guide_cfg)
         guide = (empty if guide_cfg.strategy == "g1" else
                  make_guide(image, labels, seeds, fg, guide_cfg, image_id))
         return (guide, empty if seeds is None else seeds,

@@ -79,8 +79,9 @@ def dry_run(config, stage):
     """The resolved configuration and a summary of every network `stage` builds, as text."""
     lines = [config.to_json(), ""]
     for name in networks_for(config, stage):
-        if name == "seeder" and not config.seeder.arch.startswith("gap_"):
-            continue
+        if (name == "seeder" and not config.seeder.arch.startswith("gap_")) or (
+                name == "saliency" and config.saliency.method != "net"):
+            continue  # nothing to build: a baseline, or MB+ saliency
         model = NETWORK_BUILDERS[name](config)
         outputs = {layer.name: tuple(layer.output.shape) for layer in model.layers if layer.name == "fc8"}
         lines.append(f"{name}: {model.name}, input {tuple(model.input.shape)}, output "

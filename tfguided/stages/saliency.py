@@ -1,4 +1,8 @@
-"""Stage `saliency`: a class-agnostic binary DeepLab segmenter on GrabCut masks of MSRA boxes (§6.1)."""
+"""Stage `saliency`: a class-agnostic binary DeepLab segmenter on GrabCut masks of MSRA boxes (§6.1).
+
+With saliency.method = mbd (`--saliency=mbd`) there is nothing to train: the guide stage computes
+MB+ saliency [52] per image (tfguided/saliency/mbd.py).
+"""
 
 from tfguided.data import pipelines
 from tfguided.models import deeplab
@@ -21,6 +25,10 @@ def training_batches(ctx):
 
 def run(ctx, out_dir):
     cfg = ctx.config
+    if cfg.saliency.method == "mbd":
+        return {"method": "mbd"}  # computed per image by the guide stage; nothing to train
+    if cfg.saliency.method != "net":
+        raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
     _, history = loop.train(out_dir, "saliency", lambda: build(cfg), loss,
                             lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
