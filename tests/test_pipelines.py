@@ -60,9 +60,16 @@ def test_pad_and_random_crop_keeps_image_label_alignment():
     yy, xx = np.mgrid[:20, :30]
     image = np.stack([yy * 10, xx * 8, np.zeros_like(xx)], -1).astype(np.uint8)
     target = ((yy * 30 + xx) % 250).astype(np.uint8)
-    fn = lambda image, target: pipelines.pad_and_random_crop(image, target, 24)
-    ds = tf.data.Dataset.from_tensors((tf.constant(image), tf.constant(target))).repeat(5).map(fn)
-    for img, tgt in [fn(tf.constant(image), tf.constant(target))] + list(ds):
+    fn = lambda image, target, seed: pipelines.pad_and_random_crop(image, target, 24, seed)
+    seeds = tf.constant([[i, 7] for i in range(5)], tf.int64)
+    ds = tf.data.Dataset.from_tensor_slices((seeds,)).map(lambda s: fn(image, target, s))
+    crops = list(ds)
+    for (img, tgt), seed in zip(crops, seeds):  # eager and mapped: the same crop for the same seed
+        eager_img, eager_tgt = fn(tf.constant(image), tf.constant(target), seed)
+        np.testing.assert_array_equal(eager_img.numpy(), img.numpy())
+        np.testing.assert_array_equal(eager_tgt.numpy(), tgt.numpy())
+    assert len({c[1].numpy().tobytes() for c in crops}) > 1  # seeds pick different crops
+    for img, tgt in crops:
         img, tgt = img.numpy(), tgt.numpy()
         assert img.shape == (24, 24, 3) and tgt.shape == (24, 24)
         real = tgt != 255
@@ -75,8 +82,11 @@ def test_random_flip_flips_both_or_neither_and_does_both():
     image = tf.constant(np.arange(2 * 3 * 3).reshape(2, 3, 3).astype(np.uint8))
     target = tf.constant(np.arange(6).reshape(2, 3).astype(np.uint8))
     outcomes = set()
-    for _ in range(30):
-        img, tgt = pipelines.random_flip(image, target)
+    for i in range(30):
+        seed = tf.constant([i, 3], tf.int64)
+        img, tgt = pipelines.random_flip(seed, image, target)
+        again, _ = pipelines.random_flip(seed, image, target)
+        np.testing.assert_array_equal(again.numpy(), img.numpy())  # stateless: same seed, same draw
         flipped = np.array_equal(tgt.numpy(), target.numpy()[:, ::-1])
         assert flipped or np.array_equal(tgt.numpy(), target.numpy())
         expected = image.numpy()[:, ::-1] if flipped else image.numpy()
@@ -90,4 +100,9 @@ def test_training_dataset_batches(tiny_data):
                                     pipelines.segmentation_example(64, train=True), 4, seed=0)
     images, targets = next(iter(ds))
     assert images.shape == (4, 64, 64, 3) and targets.shape == (4, 64, 64)
+    make = lambda: pipelines.training_dataset(str(tiny_data / "voc"), "train",
+                                              pipelines.segmentation_example(64, train=True), 4, seed=0)
+    for (a, ta), (b, tb) in zip(make().take(3), make().take(3)):  # parallel map, stateless seeds
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(ta.numpy(), tb.numpy())
     assert set(np.unique(targets.numpy())) <= {0, 1, 2, 3, 255}

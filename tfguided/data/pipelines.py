@@ -1,7 +1,9 @@
 """tf.data preprocessing ops: decoding, label targets, augmentation, batching.
 
-Each op takes and returns a dict of tensors so it runs the same eagerly and inside
-`tf.data.Dataset.map` (the tests run both).
+Each op runs the same eagerly and inside `tf.data.Dataset.map` (the tests run both). The
+random augmentations are stateless: each training example comes with its own seed from
+`tf.data.Dataset.random`, so a run draws the same flips and crops whatever the parallelism
+(a stateful op shared by parallel map calls hands out its numbers in thread order).
 """
 
 import tensorflow as tf
@@ -36,14 +38,16 @@ def resize_image(pixels, size):
     return tf.image.resize(tf.cast(pixels, tf.float32), [size, size], method="bilinear")
 
 
-def random_flip(*tensors):
-    """Flips all of `tensors` ([H, W, ...]) left-right together, or none of them, at random."""
-    flip = tf.random.uniform([]) < 0.5
+def random_flip(seed, *tensors):
+    """Flips all of `tensors` ([H, W, ...]) left-right together, or none of them, by a
+    stateless draw from `seed` (int [2])."""
+    flip = tf.random.stateless_uniform([], seed) < 0.5
     return tuple(tf.cond(flip, lambda t=t: tf.reverse(t, [1]), lambda t=t: t) for t in tensors)
 
 
-def pad_and_random_crop(image, target, size):
-    """DeepLab's training crop: pad to >= size (image with the mean colour, labels with 255), crop.
+def pad_and_random_crop(image, target, size, seed):
+    """DeepLab's training crop: pad to >= size (image with the mean colour, labels with 255), crop
+    where the stateless draw from `seed` (int [2]) says.
 
     Returns float32 [size, size, 3] and uint8 [size, size].
     """
@@ -53,38 +57,46 @@ def pad_and_random_crop(image, target, size):
     image = tf.pad(image, [[0, pad_h], [0, pad_w], [0, 0]]) + IMAGENET_MEAN
     target = tf.pad(target, [[0, pad_h], [0, pad_w]], constant_values=IGNORE)
     stacked = tf.concat([image, tf.cast(target[..., None], tf.float32)], axis=-1)
-    crop = tf.image.random_crop(stacked, [size, size, 4])
+    crop = tf.image.stateless_random_crop(stacked, [size, size, 4], seed=seed)
     return crop[..., :3], tf.cast(crop[..., 3], tf.uint8)
 
 
+FIXED_SEED = (0, 0)  # for the ops' random choices outside training
+
+
 def classification_example(num_classes, size, train):
-    """Seeder input: the image resized to size x size (GAP nets are trained this way [18]), multi-hot."""
-    def fn(ex):
+    """Seeder input: the image resized to size x size (GAP nets are trained this way [18]),
+    flipped at random in training; multi-hot labels. Takes (example, seed)."""
+    def fn(ex, seed=FIXED_SEED):
         ex = decode(ex)
         image = resize_image(ex["pixels"], size)
         if train:
-            image, = random_flip(image)
+            image, = random_flip(seed, image)
         return image, multi_hot(ex["labels"], num_classes)
     return fn
 
 
 def segmentation_example(size, train):
-    """Segmenter / saliency input: flip + pad-and-crop to size x size; labels uint8 with 255 ignore."""
-    def fn(ex):
+    """Segmenter / saliency input: (in training, a random flip, then) pad-and-crop to size x size
+    at a random place; labels uint8 with 255 ignore. Takes (example, seed)."""
+    def fn(ex, seed=FIXED_SEED):
         ex = decode(ex)
         image, target = ex["pixels"], ex["target"]
+        flip_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         if train:
-            image, target = random_flip(image, target)
-        return pad_and_random_crop(image, target, size)
+            image, target = random_flip(flip_seed, image, target)
+        return pad_and_random_crop(image, target, size, crop_seed)
     return fn
 
 
 def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True):
-    """Shuffled, repeated, batched (drop remainder) training batches from a converted directory."""
+    """Shuffled, repeated, batched (drop remainder) training batches from a converted directory;
+    `example_fn(example, seed)` gets a stateless seed per example."""
     ds = records.dataset(data_dir, split)
     if cache:
         ds = ds.cache()
     count = records.read_manifest(data_dir)["splits"][split]["count"]
     ds = ds.shuffle(min(count, 10000), seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2)  # an int64 [2] per example
+    ds = tf.data.Dataset.zip((ds, augmentation_seeds)).map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
