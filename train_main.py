@@ -60,6 +60,9 @@ flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
                   "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
                   "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
+flags.DEFINE_string("init_weights", None, "VGG-16 ImageNet weights (.h5 with the top, as "
+                    "keras.applications saves it) for every network; default: the preset's net.init "
+                    "(voc12: 'imagenet', downloaded once by keras.applications; CPU presets: random).")
 flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and build the stage's networks "
                   "at full size (shapes, parameter counts) without data or training.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
@@ -73,6 +76,8 @@ def flag_overrides():
         out.append(f"seeder.arch={FLAGS.seeder}")
     if FLAGS.saliency:
         out.append(f"saliency.method={FLAGS.saliency}")
+    if FLAGS.init_weights:
+        out += [f"{s}.net.init={FLAGS.init_weights}" for s in ("seeder", "classifier", "saliency", "segmenter")]
     if FLAGS.crf_seed != "none":
         out.append(f"guide.crf_seed={FLAGS.crf_seed}")
     if FLAGS.crf_loss != "none":

@@ -73,6 +73,7 @@ class NetConfig:
     fc6_dilation: int = 12       # LargeFOV only
     dropout: float = 0.5
     convs: tuple = (2, 2, 3, 3, 3)  # convolutions per VGG block: VGG-16
+    init: str = "imagenet"       # imagenet | random | path to VGG-16 .h5 (tfguided/models/pretrained.py)
 
 
 @dataclasses.dataclass
@@ -176,7 +177,7 @@ def _cpu_train(**kw):
 
 def _cpu_net(**kw):
     base = dict(width=0.125, input_size=128, batch_norm=True, fc_units=128, fc6_dilation=4,
-                dropout=0.3, convs=(1, 1, 2, 2, 2))
+                dropout=0.3, convs=(1, 1, 2, 2, 2), init="random")
     base.update(kw)
     return NetConfig(**base)
 

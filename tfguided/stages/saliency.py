@@ -5,7 +5,7 @@ MB+ saliency [52] per image (tfguided/saliency/mbd.py).
 """
 
 from tfguided.data import pipelines
-from tfguided.models import deeplab
+from tfguided.models import deeplab, pretrained
 from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
 
@@ -30,6 +30,7 @@ def run(ctx, out_dir):
     if cfg.saliency.method != "net":
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    _, history = loop.train(out_dir, "saliency", lambda: build(cfg), loss,
+    _, history = loop.train(out_dir, "saliency",
+                            lambda: pretrained.initialise(build(cfg), cfg.saliency.net.init), loss,
                             lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
     return {"final_loss": history["loss"][-1]}

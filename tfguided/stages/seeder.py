@@ -15,6 +15,7 @@ from tfguided.data import labelmap, pipelines, records
 from tfguided.eval import metrics
 from tfguided.inference import fixed_size_fn
 from tfguided.models.classifier import VggClassifier
+from tfguided.models import pretrained
 from tfguided.models.gap import GapNet
 from tfguided.seeds.mean_shape import MeanShape
 from tfguided.stages import seed_eval
@@ -47,7 +48,9 @@ def training_batches(ctx, section):
 
 def train_classifier(ctx, out_dir, section):
     cfg, num_classes = ctx.config, ctx.config.num_classes
-    model, history = loop.train(out_dir, section, lambda: BUILDERS[section](cfg, num_classes),
+    init = getattr(cfg, section).net.init
+    model, history = loop.train(out_dir, section,
+                                lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), init),
                                 losses.multilabel_loss(), lambda: training_batches(ctx, section),
                                 getattr(cfg, section).train, ctx.strategy())
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,

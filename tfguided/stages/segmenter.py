@@ -5,7 +5,7 @@ With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is add
 
 from tfguided.configs import CRF_PARAMS
 from tfguided.data import pipelines
-from tfguided.models import deeplab
+from tfguided.models import deeplab, pretrained
 from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
 from tfguided.train.crf_loss import ConstrainToBoundary
@@ -46,7 +46,8 @@ def crf_loss_wrapper(cfg):
 def run(ctx, out_dir):
     cfg = ctx.config
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    _, history = loop.train(out_dir, "segmenter", lambda: build(cfg, cfg.num_classes), loss,
+    build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), cfg.segmenter.net.init)
+    _, history = loop.train(out_dir, "segmenter", build_model, loss,
                             lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
                             wrap=crf_loss_wrapper(cfg))
     return {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}
