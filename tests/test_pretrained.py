@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfguided.models import deeplab, pretrained
+from tfguided.models import deeplab, gap, pretrained
 from tfguided.models.classifier import VggClassifier
 
 
@@ -37,15 +37,36 @@ def test_decimation_picks_taps_0_3_6_and_every_4th_channel(vgg):
 
 def test_largefov_and_classifier_take_the_vgg_weights(vgg, monkeypatch):
     monkeypatch.setattr(pretrained, "load_vgg16", lambda weights: vgg)
-    model = pretrained.initialise(deeplab.LargeFov(21), "vgg16.h5")
+    weights = pretrained.imagenet_weights("vgg16.h5")
+    assert pretrained.imagenet_weights("random") is None
+    model = pretrained.initialise(deeplab.LargeFov(21), weights)
     for ours, theirs in (("conv1_1", "block1_conv1"), ("conv3_3", "block3_conv3"), ("conv5_3", "block5_conv3")):
         for a, b in zip(model.get_layer(ours).get_weights(), vgg.get_layer(theirs).get_weights()):
             np.testing.assert_array_equal(a, b)
     assert model.get_layer("fc6").get_weights()[0][1, 2, 5, 2] == 1.0
     assert model.get_layer("fc7").get_weights()[0][0, 0, 3, 5] == 4.0
-    classifier = pretrained.initialise(VggClassifier(20), "vgg16.h5")
+    classifier = pretrained.initialise(VggClassifier(20), weights)
     np.testing.assert_array_equal(classifier.get_layer("fc6").get_weights()[0],
                                   vgg.get_layer("fc1").get_weights()[0])
-    with pytest.raises(ValueError, match="needs the full VGG-16 widths"):
-        pretrained.initialise(deeplab.LargeFov(21, width=0.5), "vgg16.h5")
-    assert pretrained.initialise(deeplab.LargeFov(3, width=0.125), "random") is not None
+    with pytest.raises(ValueError, match="needs VGG-16 itself"):
+        pretrained.initialise(deeplab.LargeFov(21, width=0.5), weights)
+    with pytest.raises(ValueError, match="needs VGG-16 itself"):
+        pretrained.initialise(deeplab.LargeFov(21, batch_norm=True), weights)
+    with pytest.raises(ValueError, match="fc_units=4096 and net.input_size=224"):
+        pretrained.initialise(VggClassifier(20, input_size=128), weights)
+
+
+def test_gap_nets_take_decimated_fc_only_where_the_geometry_is_deeplabs(vgg, monkeypatch):
+    """GAP-DeepLab's fc6 is LargeFOV's (3x3, dilation 12): decimated fc6/fc7. GAP-HighRes's
+    undilated 3x3 fc6 and 3x3 fc7 have no VGG counterpart: random, convs still copied."""
+    monkeypatch.setattr(pretrained, "load_vgg16", lambda weights: vgg)
+    weights = pretrained.imagenet_weights("vgg16.h5")
+    dl = pretrained.initialise(gap.GapNet("gap_deeplab", 20), weights)
+    assert dl.get_layer("fc6").get_weights()[0][1, 2, 5, 2] == 1.0
+    assert dl.get_layer("fc7").get_weights()[0][0, 0, 3, 5] == 4.0
+    hr = gap.GapNet("gap_highres", 20)
+    before = hr.get_layer("fc6").get_weights()[0].copy()
+    pretrained.initialise(hr, weights)
+    np.testing.assert_array_equal(hr.get_layer("fc6").get_weights()[0], before)
+    np.testing.assert_array_equal(hr.get_layer("conv4_2").get_weights()[0],
+                                  vgg.get_layer("block4_conv2").get_weights()[0])

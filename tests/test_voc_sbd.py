@@ -88,3 +88,13 @@ def test_labels_from_masks_and_refusals(tmp_path):
     with pytest.raises(ValueError, match="d.mat: not an SBD class file"):
         voc.convert(vocr, str(tmp_path / "w"), splits=("train_aug",), sbd_root=sbd,
                     labels_from="masks", verbose=False)
+
+
+def test_sbd_ids_in_voc_val_stay_out_and_a_truncated_mat_is_named(tmp_path):
+    vocr, sbd = build(tmp_path)
+    (tmp_path / "sbd" / "train.txt").write_text("b\nd\nc\n")  # SBD train holds a VOC val image
+    assert voc.train_aug_ids(vocr, sbd) == ["a", "b", "d", "e"]
+    (tmp_path / "sbd" / "cls" / "d.mat").write_bytes(b"MATLAB 5.0")
+    with pytest.raises(ValueError, match="d.mat: not an SBD class file"):
+        voc.convert(vocr, str(tmp_path / "o"), splits=("train_aug",), sbd_root=sbd,
+                    labels_from="masks", verbose=False)

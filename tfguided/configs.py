@@ -43,7 +43,7 @@ class DataConfig:
     seed: int = 0
     examples_per_shard: int = 500
     grabcut_iterations: int = 5  # MSRA boxes -> GrabCut targets (§6.1)
-    train_split: str = "train"
+    train_split: str = "train_aug"  # §6.1: VOC train + SBD, 10,582 images
     eval_split: str = "val"
 
 
@@ -189,7 +189,7 @@ def _demo():
     """
     return Config(
         preset="demo", num_classes=6,
-        data=DataConfig(synthetic=SyntheticConfig()),
+        data=DataConfig(synthetic=SyntheticConfig(), train_split="train"),
         seeder=SeederConfig(net=_cpu_net(width=0.25),
                             train=_cpu_train(steps=300, decay_every=200)),
         classifier=ClassifierConfig(net=_cpu_net(width=0.25, fc_units=256),
@@ -211,7 +211,7 @@ def _tiny():
         preset="tiny", num_classes=3,
         data=DataConfig(synthetic=SyntheticConfig(image_size=64, num_classes=3, train=240,
                                                   val=48, saliency=300, annotators=3),
-                        examples_per_shard=100),
+                        examples_per_shard=100, train_split="train"),
         seeder=SeederConfig(net=_cpu_net(**net),
                             train=_cpu_train(steps=200, decay_every=160, **steps)),
         classifier=ClassifierConfig(net=_cpu_net(**net),

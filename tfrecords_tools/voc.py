@@ -96,7 +96,7 @@ def read_sbd_mask(sbd_root, image_id):
     import scipy.io  # only SBD needs it
     try:
         seg = scipy.io.loadmat(path)["GTcls"]["Segmentation"][0, 0]
-    except (KeyError, ValueError, IndexError, TypeError) as e:
+    except (KeyError, ValueError, IndexError, TypeError, OSError, scipy.io.matlab.MatReadError) as e:
         raise ValueError(f"{path}: not an SBD class file with GTcls.Segmentation ({e})") from None
     return np.asarray(seg, np.uint8)
 
@@ -180,8 +180,14 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
     """Converts the listed splits (train_aug too, with SBD); returns the manifest."""
     if not os.path.isdir(voc_root):
         raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
-    if sbd_root is not None and not os.path.isdir(sbd_root):
-        raise FileNotFoundError(f"--sbd_root={sbd_root}: no such directory")
+    if sbd_root is not None:
+        if not os.path.isdir(sbd_root):
+            raise FileNotFoundError(f"--sbd_root={sbd_root}: no such directory")
+        if os.path.isdir(os.path.join(sbd_root, "dataset", "cls")):
+            sbd_root = os.path.join(sbd_root, "dataset")  # given benchmark_RELEASE itself
+        if "train_aug" not in splits and verbose:
+            print(f"voc: warning: --sbd_root given but not --splits=train_aug: SBD only adds masks "
+                  f"to the listed splits {list(splits)}")
     names_path = os.path.join(voc_root, "class_names.txt")
     class_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
     labels_from, labels_tsv = resolve_label_source(voc_root, labels_from, labels_tsv)

@@ -97,6 +97,6 @@ def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True):
         ds = ds.cache()
     count = records.read_manifest(data_dir)["splits"][split]["count"]
     ds = ds.shuffle(min(count, 10000), seed=seed, reshuffle_each_iteration=True).repeat()
-    augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2)  # an int64 [2] per example
+    augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)  # int64 [2] each
     ds = tf.data.Dataset.zip((ds, augmentation_seeds)).map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

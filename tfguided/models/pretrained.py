@@ -1,10 +1,11 @@
 """ImageNet initialisation from VGG-16 (§6.1: "ImageNet pretrained models for initialisation").
 
 The conv layers take keras.applications.VGG16's weights (same Caffe BGR-mean input convention,
-`block{b}_conv{i}` -> `conv{b}_{i}`). DeepLab-LargeFOV's fc6 (3x3, 1024) and fc7 (1x1, 1024) are
-VGG-16's fc6 (7x7x512x4096) and fc7 (4096x4096) decimated as DeepLab does: spatial taps 0, 3, 6
-of the 7x7 kernel and every 4th channel. GAP nets' 3x3 fc6 gets the same decimated kernel; a 3x3
-fc7 (GAP-HighRes) has no VGG counterpart and keeps its random initialisation.
+`block{b}_conv{i}` -> `conv{b}_{i}`). DeepLab-LargeFOV's fc6 (3x3, dilation 12, 1024) and fc7
+(1x1, 1024) are VGG-16's fc6 (7x7x512x4096) and fc7 (4096x4096) decimated as DeepLab does:
+spatial taps 0, 3, 6 of the 7x7 kernel and every 4th channel; GAP-DeepLab's fc6/fc7 (the same
+shapes) too. The other GAP nets' fc layers (undilated or 1x1 fc6, 3x3 fc7) have no VGG
+counterpart and keep their random initialisation; the classifier takes VGG-16's fc6/fc7 whole.
 
 `net.init`: "random" (the CPU presets), "imagenet" (keras.applications downloads the file once),
 or a path to VGG-16's .h5 with the top (`--init_weights=PATH`, no network needed).
@@ -32,35 +33,65 @@ def decimated_fc(vgg):
     return kernel6, b6[::CHANNEL_STEP], kernel7, b7[::CHANNEL_STEP]
 
 
-def _set(layer, kernel, bias):
-    expected = [tuple(w.shape) for w in layer.get_weights()]
-    if expected[0] != kernel.shape or (len(expected) > 1 and expected[1] != bias.shape):
-        raise ValueError(f"{layer.name}: VGG-16 weights {kernel.shape} do not fit {expected}; ImageNet "
-                         f"initialisation needs the full VGG-16 widths (net.width=1, fc_units=1024, "
-                         f"no BatchNorm)")
-    layer.set_weights([kernel, bias][:len(expected)])
+def imagenet_weights(init):
+    """None for init='random', else {our layer name: [kernel, bias]} as numpy arrays: the convs,
+    the classifier's fc6/fc7 (`classifier_fc6/7`) and the decimated ones (`fc6`, `fc7`).
 
-
-def initialise(model, init):
-    """Copies VGG-16 ImageNet weights into `model` (a GapNet, LargeFov or VggClassifier) in place."""
+    Called outside any distribution scope, so the 138M-parameter VGG-16 is built once, not per
+    replica.
+    """
     if init == "random":
-        return model
+        return None
     vgg = load_vgg16(init)
-    names = {layer.name for layer in model.layers}
+    weights = {}
     for layer in vgg.layers:
         if layer.name.startswith("block") and "_conv" in layer.name:
             block, conv = layer.name[len("block"):].split("_conv")
-            ours = f"conv{block}_{conv}"
-            if ours in names:
-                _set(model.get_layer(ours), *layer.get_weights())
-    fc6_layer = model.get_layer("fc6") if "fc6" in names else None
-    if isinstance(fc6_layer, keras.layers.Dense):  # the classifier: VGG-16's own fc layers
-        for ours, theirs in (("fc6", "fc1"), ("fc7", "fc2")):
-            _set(model.get_layer(ours), *vgg.get_layer(theirs).get_weights())
-        return model
+            weights[f"conv{block}_{conv}"] = layer.get_weights()
+    weights["classifier_fc6"] = vgg.get_layer("fc1").get_weights()
+    weights["classifier_fc7"] = vgg.get_layer("fc2").get_weights()
     kernel6, b6, kernel7, b7 = decimated_fc(vgg)
-    if fc6_layer is not None and fc6_layer.kernel.shape[:2] == (3, 3):
-        _set(fc6_layer, kernel6, b6)
-    if "fc7" in names and model.get_layer("fc7").kernel.shape[:2] == (1, 1):
-        _set(model.get_layer("fc7"), kernel7, b7)
+    weights["fc6"], weights["fc7"] = [kernel6, b6], [kernel7, b7]
+    return weights
+
+
+def _check_full_vgg(model):
+    if getattr(model, "width", 1.0) != 1.0 or getattr(model, "batch_norm", False) or \
+            tuple(getattr(model, "convs", (2, 2, 3, 3, 3))) != (2, 2, 3, 3, 3):
+        raise ValueError(f"{model.name}: ImageNet initialisation needs VGG-16 itself: net.width=1, "
+                         f"net.batch_norm=false, net.convs=2,2,3,3,3 (or net.init=random)")
+
+
+def _set(layer, kernel, bias, hint):
+    expected = [tuple(w.shape) for w in layer.get_weights()]
+    if expected != [kernel.shape, bias.shape]:
+        raise ValueError(f"{layer.name}: VGG-16 weights {kernel.shape} do not fit {expected}; {hint}")
+    layer.set_weights([kernel, bias])
+
+
+def initialise(model, weights):
+    """Copies `imagenet_weights(...)` into `model` (a GapNet, LargeFov or VggClassifier) in place.
+
+    The decimated fc6 goes only into a dilated 3x3 fc6 (LargeFOV, GAP-DeepLab: the geometry it was
+    decimated for), and the decimated fc7 only after it; other fc layers start random.
+    """
+    if weights is None:
+        return model
+    _check_full_vgg(model)
+    names = {layer.name for layer in model.layers}
+    for name in names:
+        if name.startswith("conv") and name in weights:
+            _set(model.get_layer(name), *weights[name], "the trunk must be VGG-16's")
+    if "fc6" not in names:
+        return model
+    fc6 = model.get_layer("fc6")
+    if isinstance(fc6, keras.layers.Dense):  # the classifier: VGG-16's own fc layers
+        hint = "the classifier needs net.fc_units=4096 and net.input_size=224"
+        _set(fc6, *weights["classifier_fc6"], hint)
+        _set(model.get_layer("fc7"), *weights["classifier_fc7"], hint)
+    elif fc6.kernel.shape[:2] == (3, 3) and fc6.dilation_rate[0] > 1:
+        hint = "DeepLab's decimated fc layers need net.fc_units=1024"
+        _set(fc6, *weights["fc6"], hint)
+        if "fc7" in names and model.get_layer("fc7").kernel.shape[:2] == (1, 1):
+            _set(model.get_layer("fc7"), *weights["fc7"], hint)
     return model

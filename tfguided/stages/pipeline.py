@@ -5,7 +5,7 @@ import time
 from tfguided import configs
 
 from tfguided.stages import data, evaluate, guide, saliency, seed_eval, seeder, segmenter
-from tfguided.stages.context import describe
+from tfguided.stages.context import Context, describe
 
 RUNNERS = {"seeder": seeder.run, "classifier": seeder.run_classifier, "saliency": saliency.run,
            "guide": guide.run, "segmenter": segmenter.run, "evaluate": evaluate.run,
@@ -63,22 +63,25 @@ NETWORK_BUILDERS = {
 }
 
 
-def networks_for(config, stage):
-    """The trained networks `stage` needs, itself included, in build order."""
-    strategy = config.guide.strategy
-    if stage in ("data", "guide", "segmenter", "evaluate"):
-        needs = [] if stage == "data" else (
-            [] if strategy == "gt" else list(configs.GUIDE_NEEDS.get(strategy, ())))
-        return needs + (["segmenter"] if stage in ("segmenter", "evaluate") else [])
-    if stage == "seed_eval":
-        return ["classifier" if config.seeder.arch in configs.BACKPROP_SEEDERS else "seeder"]
-    return [stage]
+def networks_for(ctx, stage):
+    """The trained networks `stage` needs, itself included, in build order (from `dependencies`,
+    so a dry run refuses what a real run would)."""
+    order = []
+
+    def visit(name):
+        for dep in dependencies(ctx, name):
+            visit(dep)
+        if name in NETWORK_BUILDERS and name not in order:
+            order.append(name)
+
+    visit(stage)
+    return order
 
 
 def dry_run(config, stage):
     """The resolved configuration and a summary of every network `stage` builds, as text."""
     lines = [config.to_json(), ""]
-    for name in networks_for(config, stage):
+    for name in networks_for(Context(config, workdir="<dry run>"), stage):
         if (name == "seeder" and not config.seeder.arch.startswith("gap_")) or (
                 name == "saliency" and config.saliency.method != "net"):
             continue  # nothing to build: a baseline, or MB+ saliency

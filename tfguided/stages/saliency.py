@@ -30,7 +30,7 @@ def run(ctx, out_dir):
     if cfg.saliency.method != "net":
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    _, history = loop.train(out_dir, "saliency",
-                            lambda: pretrained.initialise(build(cfg), cfg.saliency.net.init), loss,
+    weights = pretrained.imagenet_weights(cfg.saliency.net.init)
+    _, history = loop.train(out_dir, "saliency", lambda: pretrained.initialise(build(cfg), weights), loss,
                             lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
     return {"final_loss": history["loss"][-1]}

@@ -48,9 +48,9 @@ def training_batches(ctx, section):
 
 def train_classifier(ctx, out_dir, section):
     cfg, num_classes = ctx.config, ctx.config.num_classes
-    init = getattr(cfg, section).net.init
+    weights = pretrained.imagenet_weights(getattr(cfg, section).net.init)
     model, history = loop.train(out_dir, section,
-                                lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), init),
+                                lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), weights),
                                 losses.multilabel_loss(), lambda: training_batches(ctx, section),
                                 getattr(cfg, section).train, ctx.strategy())
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,

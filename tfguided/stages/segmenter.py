@@ -46,7 +46,8 @@ def crf_loss_wrapper(cfg):
 def run(ctx, out_dir):
     cfg = ctx.config
     loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), cfg.segmenter.net.init)
+    weights = pretrained.imagenet_weights(cfg.segmenter.net.init)
+    build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), weights)
     _, history = loop.train(out_dir, "segmenter", build_model, loss,
                             lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
                             wrap=crf_loss_wrapper(cfg))

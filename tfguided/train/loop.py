@@ -48,8 +48,8 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     `make_dataset()` returns the training batches; `wrap` (optional) turns the built net into
     the model that is fitted, e.g. one adding a loss term (tfguided/train/crf_loss.py); the net
     itself is what is saved and returned. The random state is set from train_cfg.seed before
-    the dataset (its augmentation ops draw their seeds when traced) and the weights are made,
-    so a run from scratch repeats whatever ran before it in the process.
+    the dataset (its shuffle and per-example augmentation seeds take the global seed) and the
+    weights are made, so a run from scratch repeats whatever ran before it in the process.
     """
     keras.utils.set_random_seed(train_cfg.seed)
     dataset = make_dataset()
