@@ -94,22 +94,26 @@ def label_image(image, labels, cams, cam_geometry, saliency_prob, guide_cfg, gt=
     return guide, seeds, foreground
 
 
-def batches(ctx, split, batch_size, size=None):
+def batches(ctx, split, batch_size, size=None, full_size=True):
     """Batches of a split's images: resized to `size` (default: the seeder's input) as
-    `seeder_input`, and at their own size, mean-centred and zero-padded to the largest in the
-    batch (DeepLab pads with the mean)."""
+    `seeder_input`, and (if `full_size`, for the saliency net) at their own size, mean-centred
+    and zero-padded to the largest in the batch (DeepLab pads with the mean)."""
     size = size or ctx.config.seeder.net.input_size
 
     def add_inputs(ex):
         pixels = pipelines.decode(ex)["pixels"]
-        return {"id": ex["id"], "image": ex["image"], "mask": ex["mask"], "labels": ex["labels"],
-                "shape": tf.shape(pixels)[:2], "seeder_input": pipelines.resize_image(pixels, size),
-                "centred": tf.cast(pixels, tf.float32) - pipelines.IMAGENET_MEAN}
+        out = {"id": ex["id"], "image": ex["image"], "mask": ex["mask"], "labels": ex["labels"],
+               "shape": tf.shape(pixels)[:2], "seeder_input": pipelines.resize_image(pixels, size)}
+        if full_size:
+            out["centred"] = tf.cast(pixels, tf.float32) - pipelines.IMAGENET_MEAN
+        return out
 
+    padding = {"id": "", "image": "", "mask": "", "labels": tf.constant(0, tf.int64), "shape": 0,
+               "seeder_input": 0.0}
+    if full_size:
+        padding["centred"] = 0.0
     return records.dataset(ctx.voc_dir, split).map(
-        add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(
-        batch_size, padding_values={"id": "", "image": "", "mask": "", "labels": tf.constant(0, tf.int64),
-                                    "shape": 0, "seeder_input": 0.0, "centred": 0.0})
+        add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(batch_size, padding_values=padding)
 
 
 def classifier_scores_fn(classifier):
@@ -166,12 +170,11 @@ def labelled(ctx, split, batch_size=16):
                                           [tf.uint8] * 3)
         return {"guide": guide, "seeds": seeds, "foreground": fg}
 
-    for batch in batches(ctx, split, batch_size):
+    for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
         n = int(tf.shape(batch["image"])[0])
         batch["cams"] = cam_fn(batch["seeder_input"]) if cam_fn else tf.zeros([n, 1, 1, 1])
-        centred = batch.pop("centred")
-        batch["saliency"] = (saliency_fn(centred + pipelines.IMAGENET_MEAN)[..., 1] if saliency_fn
-                             else tf.zeros([n, 1, 1]))
+        batch["saliency"] = (saliency_fn(batch.pop("centred") + pipelines.IMAGENET_MEAN)[..., 1]
+                             if saliency_fn else tf.zeros([n, 1, 1]))
         per_image = tf.data.Dataset.from_tensor_slices(batch).map(
             label, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         for j, out in enumerate(per_image.as_numpy_iterator()):

@@ -51,7 +51,7 @@ def class_maps(ctx, split, limit=None):
 def _batched(ctx, split, limit, size, network_fn):
     """(id, image, labels, gt, network output) per image, the network run on batches at `size`."""
     n = 0
-    for batch in guide.batches(ctx, split, 16, size):
+    for batch in guide.batches(ctx, split, 16, size, full_size=False):
         if limit is not None and n >= limit:
             return
         outputs = network_fn(batch)
