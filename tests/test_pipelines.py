@@ -1,5 +1,6 @@
 """tf.data preprocessing ops give the same result eagerly and inside Dataset.map."""
 
+import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -106,3 +107,19 @@ def test_training_dataset_batches(tiny_data):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(ta.numpy(), tb.numpy())
     assert set(np.unique(targets.numpy())) <= {0, 1, 2, 3, 255}
+
+
+def test_segmentation_example_at_a_scale_resizes_image_and_labels_together():
+    """saliency.scale = 2: a 20x30 image becomes 40x60 (bilinear, as OpenCV's INTER_LINEAR), its
+    labels 2x2 blocks of the original (nearest), padded with 255 to the 64x64 crop."""
+    ex, image, mask = _example()
+    fn = pipelines.segmentation_example(64, train=False, scale=2.0)
+    (img_a, tgt_a), (img_b, tgt_b) = _both(fn, ex)
+    np.testing.assert_array_equal(img_a.numpy(), img_b.numpy())
+    np.testing.assert_array_equal(tgt_a.numpy(), tgt_b.numpy())
+    img, tgt = img_a.numpy(), tgt_a.numpy()
+    assert img.shape == (64, 64, 3) and tgt.shape == (64, 64)
+    np.testing.assert_array_equal(tgt[:40, :60], mask.repeat(2, axis=0).repeat(2, axis=1))
+    assert np.all(tgt[40:] == 255) and np.all(tgt[:, 60:] == 255)
+    expected = cv2.resize(image.astype(np.float32), (60, 40), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(img[:40, :60], expected, atol=1e-3)

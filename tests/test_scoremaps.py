@@ -1,10 +1,12 @@
 """Score-map geometry (tfguided/scoremaps.py): where each output cell sits, and upsampling by it."""
 
+import cv2
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfguided.inference import probabilities_fn
 from tfguided.models import deeplab, gap, vgg
 from tfguided.scoremaps import resized_geometry, upsample, upsample_tf
 
@@ -68,3 +70,22 @@ def test_resized_geometry_maps_cells_to_the_original_image():
         resized = 8 * i + 3.5
         assert sy * i + oy == pytest.approx((resized + 0.5) * 375 / 128 - 0.5)
         assert sx * i + ox == pytest.approx((resized + 0.5) * 500 / 128 - 0.5)
+
+
+@pytest.mark.parametrize("scale", [2.0, 1.5])
+def test_probabilities_at_a_scale_map_cells_back_onto_the_input(scale):
+    """probabilities_fn(model, scale): the net runs on the image resized by `scale` (OpenCV's
+    bilinear resize as reference) and its logits land on the input with the per-axis geometry of
+    resized_geometry, upsampled by the numpy `upsample`; odd sizes make the two ratios differ."""
+    model = deeplab.LargeFov(3, width=0.0625, fc_units=8, fc6_dilation=2)
+    image = np.random.default_rng(2).uniform(0, 255, (37, 50, 3)).astype(np.float32)
+    scaled = (int(np.round(37 * scale)), int(np.round(50 * scale)))
+    resized = cv2.resize(image, scaled[::-1], interpolation=cv2.INTER_LINEAR)
+    logits = model(resized[None], training=False).numpy()[0]
+    ratio = (37 / scaled[0], 50 / scaled[1])
+    expected = upsample(logits, (37, 50), (8 * ratio[0], 8 * ratio[1]),
+                        (0.5 * ratio[0] - 0.5, 0.5 * ratio[1] - 0.5))
+    expected = np.exp(expected) / np.exp(expected).sum(-1, keepdims=True)
+    out = probabilities_fn(model, scale)(tf.constant(image[None]))[0].numpy()
+    assert out.shape == (37, 50, 3)
+    np.testing.assert_allclose(out, expected, atol=1e-4)

@@ -78,6 +78,24 @@ def test_finished_stage_is_reused_not_rerun(tmp_path, monkeypatch):
         pipeline.ensure(ctx, "seeder", log=lambda m: None)
 
 
+def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkeypatch):
+    """Names are relative to the preset: if a preset's default changes between versions, the old
+    `saliency` directory must not pass for the new one; settings of other sections do not matter."""
+    ctx = _ctx(tmp_path)
+    _fake_data(ctx)
+    monkeypatch.setitem(pipeline.RUNNERS, "saliency", lambda c, d: {"x": 1})
+    monkeypatch.setattr(pipeline.data, "run", lambda c: {})
+    pipeline.ensure(ctx, "saliency", log=lambda m: None)
+    other_section = _ctx(tmp_path)
+    other_section.defaults.seeder.train.steps = other_section.config.seeder.train.steps = 3
+    assert pipeline.ensure(other_section, "saliency", log=lambda m: None)["x"] == 1
+    newer = _ctx(tmp_path)
+    newer.defaults.saliency.scale = newer.config.saliency.scale = 2.0  # same name, other meaning
+    assert newer.stage_name("saliency") == "saliency"
+    with pytest.raises(ValueError, match=r"saliency: finished with other settings .*saliency\.scale"):
+        pipeline.ensure(newer, "saliency", log=lambda m: None)
+
+
 def test_missing_converted_data_is_explained(tmp_path):
     cfg = configs.preset("tiny")
     ctx = Context(cfg, str(tmp_path / "work"), data_dir=str(tmp_path / "nodata"))

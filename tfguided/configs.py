@@ -107,6 +107,7 @@ class SaliencyConfig:
     hand-crafted MB+ saliency [52] that needs no training data (method = mbd)."""
     method: str = "net"          # net | mbd
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
+    scale: float = 1.0           # the net sees images resized by this, in training and in use
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
@@ -183,9 +184,10 @@ def _cpu_net(**kw):
 
 
 def _demo():
-    """CPU demo: 128 px shapes, VGG-16 topologies at 1/8 width (the seeder at 1/4).
+    """CPU demo: 128 px shapes, VGG-16 topologies at 1/8 width (the seeder and the saliency net at
+    1/4; the saliency net sees the images at twice their size: BUILD_NOTES.md).
 
-    python train_main.py --stage=segmenter     # ~12 min on 2 cores; see BUILD_NOTES.md for figures
+    python train_main.py --stage=segmenter     # ~8 min on 2 cores; see BUILD_NOTES.md for figures
     """
     return Config(
         preset="demo", num_classes=6,
@@ -194,7 +196,8 @@ def _demo():
                             train=_cpu_train(steps=300, decay_every=200)),
         classifier=ClassifierConfig(net=_cpu_net(width=0.25, fc_units=256),
                                     train=_cpu_train(steps=300, decay_every=200)),
-        saliency=SaliencyConfig(net=_cpu_net(), train=_cpu_train(steps=300, decay_every=200)),
+        saliency=SaliencyConfig(net=_cpu_net(width=0.25, input_size=256), scale=2.0,
+                                train=_cpu_train(steps=300, decay_every=200)),
         segmenter=SegmenterConfig(net=_cpu_net(), train=_cpu_train(steps=900, decay_every=600)),
         guide=GuideConfig(tau=CPU_TAU),
     )

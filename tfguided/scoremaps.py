@@ -22,7 +22,8 @@ def source_coords(n_out, n_in, stride, offset):
 
 
 def _pair(v):
-    return (v, v) if np.isscalar(v) else tuple(v)
+    """A scalar, a 0-d tensor or a (y, x) pair -> a (y, x) pair."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def resized_geometry(stride, offset, input_size, image_shape):
@@ -54,10 +55,12 @@ def _coords_tf(n_out, n_in, stride, offset):
 
 
 def upsample_tf(maps, size, stride, offset):
-    """[B, h, w, C] -> [B, H, W, C] with `size` = (H, W) (tensors or ints), float32."""
+    """[B, h, w, C] -> [B, H, W, C] with `size` = (H, W) (tensors or ints), float32; stride and
+    offset as in `upsample` (numbers, scalar tensors, or (y, x) pairs of them)."""
     maps = tf.cast(maps, tf.float32)
-    y0, y1, wy = _coords_tf(size[0], tf.shape(maps)[1], stride, offset)
-    x0, x1, wx = _coords_tf(size[1], tf.shape(maps)[2], stride, offset)
+    (sy, sx), (oy, ox) = _pair(stride), _pair(offset)
+    y0, y1, wy = _coords_tf(size[0], tf.shape(maps)[1], sy, oy)
+    x0, x1, wx = _coords_tf(size[1], tf.shape(maps)[2], sx, ox)
     rows = (tf.gather(maps, y0, axis=1) * (1 - wy)[None, :, None, None]
             + tf.gather(maps, y1, axis=1) * wy[None, :, None, None])
     return (tf.gather(rows, x0, axis=2) * (1 - wx)[None, None, :, None]

@@ -76,12 +76,24 @@ def classification_example(num_classes, size, train):
     return fn
 
 
-def segmentation_example(size, train):
-    """Segmenter / saliency input: (in training, a random flip, then) pad-and-crop to size x size
-    at a random place; labels uint8 with 255 ignore. Takes (example, seed)."""
+def rescale(pixels, target, scale):
+    """Image (bilinear, float32) and label map (nearest, uint8) resized by `scale`, each side
+    rounded: how the saliency net sees its images when saliency.scale != 1."""
+    size = tf.cast(tf.round(tf.cast(tf.shape(pixels)[:2], tf.float32) * scale), tf.int32)
+    image = tf.image.resize(tf.cast(pixels, tf.float32), size, method="bilinear")
+    target = tf.image.resize(target[..., None], size, method="nearest")[..., 0]
+    return image, target
+
+
+def segmentation_example(size, train, scale=1.0):
+    """Segmenter / saliency input: (images resized by `scale` if not 1; in training, a random
+    flip, then) pad-and-crop to size x size at a random place; labels uint8 with 255 ignore.
+    Takes (example, seed)."""
     def fn(ex, seed=FIXED_SEED):
         ex = decode(ex)
         image, target = ex["pixels"], ex["target"]
+        if scale != 1:
+            image, target = rescale(image, target, scale)
         flip_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         if train:
             image, target = random_flip(flip_seed, image, target)

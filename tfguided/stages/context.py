@@ -70,9 +70,12 @@ class Context:
             return ("classifier",)
         return ()
 
-    def relevant_diff(self, stage):
+    def relevant_sections(self, stage):
         unused = self.unused_sections(stage)
-        sections = tuple(s for s in SECTIONS[stage] if s not in unused)
+        return tuple(s for s in SECTIONS[stage] if s not in unused)
+
+    def relevant_diff(self, stage):
+        sections = self.relevant_sections(stage)
         full = configs.diff(self.config, self.defaults)
         return {k: v for k, v in sorted(full.items())
                 if k.split(".")[0] in sections and k not in NOT_IN_NAMES}
@@ -130,14 +133,29 @@ class Context:
                 digest.update(f.read())
         return digest.hexdigest()
 
+    def relevant_values(self, stage, config_dict):
+        """{dotted.field: value} of a config (as a JSON dict) in the sections `stage` uses."""
+        sections = self.relevant_sections(stage)
+        return {k: v for k, v in _flatten(config_dict).items()
+                if k.split(".")[0] in sections and k not in NOT_IN_NAMES}
+
     def is_done(self, stage):
-        """True if the stage finished for this config; an error if it finished on other data."""
+        """True if the stage finished for this config; an error if it finished on other data or
+        with other settings under the same name (a preset changed since: names are relative to it)."""
         path = os.path.join(self.stage_dir(stage), DONE)
         if not os.path.exists(path):
             return False
-        if files.read_json(path).get("data_fingerprint") != self.data_fingerprint(stage):
+        done = files.read_json(path)
+        if done.get("data_fingerprint") != self.data_fingerprint(stage):
             raise ValueError(f"{self.stage_dir(stage)}: finished on other data than {self.data_dir}; "
                              f"use another --workdir for this data")
+        now = self.relevant_values(stage, json.loads(self.config.to_json()))
+        then = self.relevant_values(stage, done.get("config", {}))
+        changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+        if changed:
+            raise ValueError(f"{self.stage_dir(stage)}: finished with other settings than this run's "
+                             f"({', '.join(changed[:6])}; the preset changed since?); delete that "
+                             f"directory to recompute it, or use another --workdir")
         return True
 
     def mark_done(self, stage, results):
@@ -158,3 +176,13 @@ class Context:
 
 def describe(results):
     return json.dumps(results, indent=2, sort_keys=True)
+
+
+def _flatten(tree, prefix=""):
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, prefix + key + "."))
+        else:
+            out[prefix + key] = value
+    return out
