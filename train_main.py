@@ -60,9 +60,11 @@ flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
                   "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
                   "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
-flags.DEFINE_string("init_weights", None, "VGG-16 ImageNet weights (.h5 with the top, as "
-                    "keras.applications saves it) for every network; default: the preset's net.init "
-                    "(voc12: 'imagenet', downloaded once by keras.applications; CPU presets: random).")
+flags.DEFINE_string("init_weights", None, "ImageNet weights for every network: VGG-16's .h5 with "
+                    "the top, as keras.applications saves it, or with net.backbone=mobilenet MobileNet "
+                    "v1's .h5 without the top at the net's alpha (e.g. ../shared/data/weights/"
+                    "mobilenet_2_5_224_tf_no_top.h5); default: the preset's net.init (voc12: "
+                    "'imagenet', downloaded once by keras.applications; CPU presets: random).")
 flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and build the stage's networks "
                   "at full size (shapes, parameter counts) without data or training.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "

@@ -73,7 +73,9 @@ class NetConfig:
     fc6_dilation: int = 12       # LargeFOV only
     dropout: float = 0.5
     convs: tuple = (2, 2, 3, 3, 3)  # convolutions per VGG block: VGG-16
-    init: str = "imagenet"       # imagenet | random | path to VGG-16 .h5 (tfguided/models/pretrained.py)
+    init: str = "imagenet"       # imagenet | random | path to a .h5 (tfguided/models/pretrained.py)
+    backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width; not the classifier)
+    output_stride: int = 8       # mobilenet only: 8 | 16 | 32 (VGG-16's is fixed by Table 6)
 
 
 @dataclasses.dataclass

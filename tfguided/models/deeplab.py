@@ -2,12 +2,15 @@
 
 VGG-16 with 3x3 max pools (stride 2, 2, 2, 1, 1), conv5 dilated by 2, a 3x3 average pool, fc6
 3x3 dilation 12 with 1024 channels, fc7 1x1 1024, dropout after each, fc8 1x1 -> class logits at
-output stride 8 (41x41 for a 321x321 input).
+output stride 8 (41x41 for a 321x321 input). With backbone = mobilenet the same head sits on a
+MobileNet v1 trunk dilated to `output_stride` (tfguided/models/mobilenet.py).
 """
 
 import keras
 
-from tfguided.models import vgg
+from tfguided.models import mobilenet, vgg
+
+BACKBONES = ("vgg16", "mobilenet")
 
 LAST_LAYER = "fc8"
 POOLS = ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1))
@@ -20,9 +23,10 @@ class LargeFov(keras.Model):
 
     def __init__(self, num_classes=21, width=1.0, fc_units=1024, fc6_dilation=12, dropout=0.5,
                  batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
-                 **kwargs):
+                 backbone="vgg16", output_stride=8, **kwargs):
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, POOLS, 2, convs)
+        x, geometry = backbone_trunk(inputs, backbone, output_stride, width, batch_norm,
+                                     weight_decay, convs)
         x = keras.layers.AveragePooling2D(3, 1, padding="same", name="pool5a")(x)
         x = vgg.conv(x, fc_units, 3, "fc6", weight_decay, False, fc6_dilation)
         x = keras.layers.Dropout(dropout, name="drop6")(x)
@@ -32,8 +36,8 @@ class LargeFov(keras.Model):
                                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                      kernel_regularizer=vgg.regularizer(weight_decay))(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "largefov"), **kwargs)
-        self.convs = tuple(convs)
-        self.output_stride, self.output_offset = OUTPUT_STRIDE, OUTPUT_OFFSET
+        self.convs, self.backbone = tuple(convs), backbone
+        self.output_stride, self.output_offset = geometry
         self.num_classes, self.width, self.fc_units = num_classes, width, fc_units
         self.fc6_dilation, self.dropout, self.batch_norm = fc6_dilation, dropout, batch_norm
         self.weight_decay, self.input_size = weight_decay, input_size
@@ -42,4 +46,25 @@ class LargeFov(keras.Model):
         return {"num_classes": self.num_classes, "width": self.width, "fc_units": self.fc_units,
                 "fc6_dilation": self.fc6_dilation, "dropout": self.dropout,
                 "batch_norm": self.batch_norm, "weight_decay": self.weight_decay,
-                "input_size": self.input_size, "convs": list(self.convs), "name": self.name}
+                "input_size": self.input_size, "convs": list(self.convs),
+                "backbone": self.backbone, "output_stride": self.output_stride, "name": self.name}
+
+
+def output_geometry(backbone="vgg16", output_stride=OUTPUT_STRIDE):
+    """(stride, offset) of the logits on the input (tfguided/scoremaps.py)."""
+    if backbone == "mobilenet":
+        return mobilenet.output_geometry(output_stride)
+    if backbone != "vgg16":
+        raise ValueError(f"net.backbone={backbone!r}: choose one of {BACKBONES}")
+    if output_stride != OUTPUT_STRIDE:
+        raise ValueError(f"net.output_stride={output_stride}: the VGG-16 LargeFOV trunk has output "
+                         f"stride {OUTPUT_STRIDE} (other strides: net.backbone=mobilenet)")
+    return OUTPUT_STRIDE, OUTPUT_OFFSET
+
+
+def backbone_trunk(inputs, backbone, output_stride, width, batch_norm, weight_decay, convs):
+    """(features, (stride, offset)): DeepLab's VGG-16 trunk (output stride 8 only) or MobileNet."""
+    geometry = output_geometry(backbone, output_stride)
+    if backbone == "mobilenet":
+        return mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride), geometry
+    return vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, POOLS, 2, convs), geometry

@@ -14,11 +14,15 @@ contradicts its own 41x41 output (see BUILD_NOTES.md).
 GAP-ROI (supp. B) replaces GAP-HighRes's sliding 3x3 fc6/fc7 by ROI pooling of every 3x3 window of
 conv5 into one bin, then 1x1 fc6/fc7: a max over each 3x3 window is a 3x3 stride-1 max pool
 (padded like Caffe's), so ROI pooling over the dense grid of windows is that pool.
+With backbone = mobilenet, GAP-HighRes's and GAP-LowRes's fc head sits on a MobileNet v1 trunk
+dilated to `output_stride` (the other two differ from them only inside the VGG trunk).
 """
 
 import keras
 
-from tfguided.models import vgg
+from tfguided.models import mobilenet, vgg
+
+MOBILENET_ARCHS = ("gap_highres", "gap_lowres")
 
 ARCHS = {
     "gap_lowres": dict(pools=((2, 2), (2, 2), (2, 2), (2, 2), None), conv5_dilation=1,
@@ -39,13 +43,24 @@ class GapNet(keras.Model):
 
     def __init__(self, arch="gap_highres", num_classes=20, width=1.0, fc_units=1024,
                  batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
-                 **kwargs):
+                 backbone="vgg16", output_stride=8, **kwargs):
         if arch not in ARCHS:
             raise ValueError(f"unknown GAP architecture {arch!r}; choose one of {sorted(ARCHS)}")
         spec = ARCHS[arch]
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
-                          spec["conv5_dilation"], convs)
+        if backbone == "mobilenet":
+            if arch not in MOBILENET_ARCHS:
+                raise ValueError(f"{arch} is defined by its VGG-16 pools; with net.backbone=mobilenet "
+                                 f"use one of {MOBILENET_ARCHS}")
+            x = mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride)
+            geometry = mobilenet.output_geometry(output_stride)
+        elif backbone == "vgg16":
+            x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
+                              spec["conv5_dilation"], convs)
+            geometry = vgg.output_geometry(spec["pools"])
+            output_stride = geometry[0]
+        else:
+            raise ValueError(f"net.backbone={backbone!r}: choose vgg16 or mobilenet")
         for name in ("fc6", "fc7"):
             if spec[name] is not None:
                 kernel, dilation = spec[name]
@@ -55,8 +70,8 @@ class GapNet(keras.Model):
                                    kernel_regularizer=vgg.regularizer(weight_decay))(x)
         logits = keras.layers.GlobalAveragePooling2D(name="gap")(cams)
         super().__init__(inputs, logits, name=kwargs.pop("name", arch), **kwargs)
-        self.convs = tuple(convs)
-        self.output_stride, self.output_offset = vgg.output_geometry(spec["pools"])
+        self.convs, self.backbone = tuple(convs), backbone
+        self.output_stride, self.output_offset = geometry
         self.arch, self.num_classes, self.width, self.fc_units = arch, num_classes, width, fc_units
         self.batch_norm, self.weight_decay, self.input_size = batch_norm, weight_decay, input_size
 
@@ -64,7 +79,8 @@ class GapNet(keras.Model):
         return {"arch": self.arch, "num_classes": self.num_classes, "width": self.width,
                 "fc_units": self.fc_units, "batch_norm": self.batch_norm,
                 "weight_decay": self.weight_decay, "input_size": self.input_size,
-                "convs": list(self.convs), "name": self.name}
+                "convs": list(self.convs), "backbone": self.backbone,
+                "output_stride": self.output_stride, "name": self.name}
 
     def cam_model(self):
         """A model sharing these weights that returns the class maps [B, h, w, K].

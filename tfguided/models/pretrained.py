@@ -8,11 +8,16 @@ shapes) too. The other GAP nets' fc layers (undilated or 1x1 fc6, 3x3 fc7) have 
 counterpart and keep their random initialisation; the classifier takes VGG-16's fc6/fc7 whole.
 
 `net.init`: "random" (the CPU presets), "imagenet" (keras.applications downloads the file once),
-or a path to VGG-16's .h5 with the top (`--init_weights=PATH`, no network needed).
+or a path to VGG-16's .h5 with the top (`--init_weights=PATH`, no network needed). With
+`net.backbone = mobilenet` the file is MobileNet v1's without the top at the net's alpha
+(e.g. ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 for 0.25): every trunk layer is copied
+by name and the head starts random.
 """
 
 import keras
 import numpy as np
+
+from tfguided.models import mobilenet
 
 SPATIAL_TAPS = (0, 3, 6)
 CHANNEL_STEP = 4
@@ -33,15 +38,18 @@ def decimated_fc(vgg):
     return kernel6, b6[::CHANNEL_STEP], kernel7, b7[::CHANNEL_STEP]
 
 
-def imagenet_weights(init):
+def imagenet_weights(init, backbone="vgg16", width=1.0):
     """None for init='random', else {our layer name: [kernel, bias]} as numpy arrays: the convs,
-    the classifier's fc6/fc7 (`classifier_fc6/7`) and the decimated ones (`fc6`, `fc7`).
+    the classifier's fc6/fc7 (`classifier_fc6/7`) and the decimated ones (`fc6`, `fc7`); for
+    MobileNet, {layer name: weights} of its trunk.
 
     Called outside any distribution scope, so the 138M-parameter VGG-16 is built once, not per
     replica.
     """
     if init == "random":
         return None
+    if backbone == "mobilenet":
+        return mobilenet.imagenet_weights(init, width)
     vgg = load_vgg16(init)
     weights = {}
     for layer in vgg.layers:
@@ -77,6 +85,10 @@ def initialise(model, weights):
     """
     if weights is None:
         return model
+    if "conv_pw_1" in weights:
+        return _initialise_mobilenet(model, weights)
+    if getattr(model, "backbone", "vgg16") == "mobilenet":
+        raise ValueError(f"{model.name}: net.backbone=mobilenet needs MobileNet weights, not VGG-16's")
     _check_full_vgg(model)
     names = {layer.name for layer in model.layers}
     for name in names:
@@ -94,4 +106,20 @@ def initialise(model, weights):
         _set(fc6, *weights["fc6"], hint)
         if "fc7" in names and model.get_layer("fc7").kernel.shape[:2] == (1, 1):
             _set(model.get_layer("fc7"), *weights["fc7"], hint)
+    return model
+
+
+def _initialise_mobilenet(model, weights):
+    names = {layer.name for layer in model.layers}
+    missing = sorted(set(weights) - names)
+    if missing:
+        raise ValueError(f"{model.name}: MobileNet weights, but the model has no layers {missing[:3]}... "
+                         f"(net.backbone=mobilenet for these weights)")
+    for name, values in weights.items():
+        layer = model.get_layer(name)
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        if expected != [v.shape for v in values]:
+            raise ValueError(f"{name}: MobileNet weights {[v.shape for v in values]} do not fit "
+                             f"{expected}; net.width must be the file's alpha")
+        layer.set_weights(values)
     return model

@@ -13,7 +13,8 @@ from tfguided.train import loop, losses
 def build(cfg):
     net = cfg.saliency.net
     return LargeFov(2, net.width, net.fc_units, net.fc6_dilation, net.dropout, net.batch_norm,
-                    cfg.saliency.train.weight_decay, net.input_size, net.convs, name="saliency")
+                    cfg.saliency.train.weight_decay, net.input_size, net.convs, net.backbone,
+                    net.output_stride, name="saliency")
 
 
 def training_batches(ctx):
@@ -29,8 +30,9 @@ def run(ctx, out_dir):
         return {"method": "mbd"}  # computed per image by the guide stage; nothing to train
     if cfg.saliency.method != "net":
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
-    loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    weights = pretrained.imagenet_weights(cfg.saliency.net.init)
+    net = cfg.saliency.net
+    loss = losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
+    weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     _, history = loop.train(out_dir, "saliency", lambda: pretrained.initialise(build(cfg), weights), loss,
                             lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
     return {"final_loss": history["loss"][-1]}

@@ -25,11 +25,15 @@ from tfguided.train import loop, losses
 def build(cfg, num_classes):
     net = cfg.seeder.net
     return GapNet(cfg.seeder.arch, num_classes, net.width, net.fc_units, net.batch_norm,
-                  cfg.seeder.train.weight_decay, net.input_size, net.convs)
+                  cfg.seeder.train.weight_decay, net.input_size, net.convs, net.backbone,
+                  net.output_stride)
 
 
 def build_classifier(cfg, num_classes):
     net = cfg.classifier.net
+    if net.backbone != "vgg16":
+        raise ValueError(f"classifier.net.backbone={net.backbone!r}: the classifier is VGG-16 "
+                         f"(its fc layers and the backprop seeders' layer walk need it)")
     return VggClassifier(num_classes, net.width, net.fc_units, net.dropout, net.batch_norm,
                          cfg.classifier.train.weight_decay, net.input_size, net.convs)
 
@@ -48,7 +52,8 @@ def training_batches(ctx, section):
 
 def train_classifier(ctx, out_dir, section):
     cfg, num_classes = ctx.config, ctx.config.num_classes
-    weights = pretrained.imagenet_weights(getattr(cfg, section).net.init)
+    net = getattr(cfg, section).net
+    weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     model, history = loop.train(out_dir, section,
                                 lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), weights),
                                 losses.multilabel_loss(), lambda: training_batches(ctx, section),

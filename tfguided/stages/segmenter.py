@@ -15,7 +15,7 @@ def build(cfg, num_classes):
     net = cfg.segmenter.net
     return LargeFov(num_classes + 1, net.width, net.fc_units, net.fc6_dilation, net.dropout,
                     net.batch_norm, cfg.segmenter.train.weight_decay, net.input_size, net.convs,
-                    name="segmenter")
+                    net.backbone, net.output_stride, name="segmenter")
 
 
 def training_source(ctx):
@@ -45,8 +45,9 @@ def crf_loss_wrapper(cfg):
 
 def run(ctx, out_dir):
     cfg = ctx.config
-    loss = losses.UpsampledSparseCrossEntropy(deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET)
-    weights = pretrained.imagenet_weights(cfg.segmenter.net.init)
+    net = cfg.segmenter.net
+    loss = losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
+    weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), weights)
     _, history = loop.train(out_dir, "segmenter", build_model, loss,
                             lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
