@@ -70,13 +70,17 @@ def table1(args):
 
 
 def table2(args):
+    """Rows keyed by guide; `seconds`: the wall time of building the row in this run, with the
+    stages it was first to need (the seeder with `seeds`, ...); about 0 when all were cached."""
     rows = {}
-    for guide in GUIDES:
+    for guide in args.guides:
         ctx = context(args, guide)
+        start = time.time()
         metrics = pipeline.ensure(ctx, "evaluate", log)
         quality = ctx.results("guide") if guide != "gt" else {}
         rows[guide] = {**{k: quality.get(k) for k in QUALITY},
-                       "miou": metrics["miou"], "miou_crf": metrics["miou_crf"]}
+                       "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
+                       "seconds": round(time.time() - start, 1)}
     for row in rows.values():
         row["fs_percent"] = 100 * row["miou"] / rows["gt"]["miou"]
         row["fs_percent_crf"] = 100 * row["miou_crf"] / rows["gt"]["miou_crf"]
@@ -108,11 +112,11 @@ def markdown(result):
         out += ["## Table 1: seeders", "", seed_eval.table1_markdown(result["table1"]), ""]
     if "table2" in result:
         out += ["## Table 2: guide labellers", "",
-                "| guide | Fg P | Fg R | Bg P | Bg R | pseudo mIoU | mIoU | mIoU+CRF | FS% | FS% CRF |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "| guide | Fg P | Fg R | Bg P | Bg R | pseudo mIoU | mIoU | mIoU+CRF | FS% | FS% CRF | s |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, r in result["table2"].items():
-            out.append(f"| {name} | " + " | ".join(fmt(r[k]) for k in QUALITY + (
-                "miou", "miou_crf", "fs_percent", "fs_percent_crf")) + " |")
+            out.append(f"| {name} | " + " | ".join(fmt(r.get(k)) for k in QUALITY + (
+                "miou", "miou_crf", "fs_percent", "fs_percent_crf", "seconds")) + " |")
         out.append("")
     if "table4" in result:
         out += ["## Table 4: CRF variants (v1 = SEC, v2 = DeepLab parameters)", "",
@@ -132,10 +136,16 @@ def main():
     parser.add_argument("--workdir", default=None, help="default: runs/paper_tables-<preset>")
     parser.add_argument("--data_dir", default=None, help="converted voc/ and msra/ (default: the demo data)")
     parser.add_argument("--tables", default="1,2,4", help="which tables, e.g. 2 or 1,4")
+    parser.add_argument("--guides", default=",".join(GUIDES),
+                        help="Table 2 rows (gt is always run: FS%% divides by it), e.g. seeds,g0,g2,oracle,gt")
     parser.add_argument("--strategy", default="mirrored")
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
     args.workdir = args.workdir or os.path.join("runs", f"paper_tables-{args.preset}")
+    requested = args.guides.split(",")
+    if set(requested) - set(GUIDES):
+        parser.error(f"--guides: unknown {sorted(set(requested) - set(GUIDES))}; choose from {GUIDES}")
+    args.guides = [g for g in GUIDES if g in requested or g == "gt"]
     configure_cpu_threads()
     start = time.time()
     result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override}

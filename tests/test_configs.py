@@ -63,3 +63,22 @@ def test_voc12_dry_run_prints_the_papers_configuration_and_full_size_networks():
     assert "seeder: gap_highres, input (None, 321, 321, 3), output (None, 20), fc8 (None, 41, 41, 20)" in out
     assert "segmenter: segmenter, input (None, 321, 321, 3), output (None, 41, 41, 21)" in out
     assert "20,505,429 parameters" in out  # DeepLab-v1 LargeFOV with 21 classes
+
+
+def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
+    """Issue 4's real-photo preset: MobileNet-0.25 from the ImageNet file of ../shared/data, MB+
+    saliency (no network to build), the segmenter at half size."""
+    import os
+
+    from tfguided.stages import pipeline
+    cfg = configs.preset("voc_mini")
+    assert os.path.basename(cfg.data.voc_root) == "VOC2012" and cfg.data.train_split == "train"
+    for section in ("seeder", "segmenter"):
+        net = getattr(cfg, section).net
+        assert (net.backbone, net.width, os.path.basename(net.init)) == (
+            "mobilenet", 0.25, "mobilenet_2_5_224_tf_no_top.h5")
+    assert cfg.saliency.method == "mbd" and cfg.segmenter.net.scale == 0.5 and cfg.guide.tau == 0.2
+    out = pipeline.dry_run(cfg, "evaluate")
+    assert "seeder: gap_highres, input (None, 256, 256, 3), output (None, 20), fc8 (None, 32, 32, 20)" in out
+    assert "segmenter: segmenter, input (None, 192, 192, 3), output (None, 24, 24, 21)" in out
+    assert "saliency:" not in out

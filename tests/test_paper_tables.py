@@ -29,5 +29,6 @@ def test_paper_tables_writes_all_three_tables(tmp_path):
     assert os.path.exists(tmp_path / "figure3.png") and (tmp_path / "tables.md").exists()
     assert "## Table 4" in proc.stdout
     rerun = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=2",
-                     f"--workdir={tmp_path / 'work'}"] + STEPS)
+                     "--guides=seeds,g2", f"--workdir={tmp_path / 'work'}"] + STEPS)
     assert "running into" not in rerun.stdout  # every stage reused
+    assert list(json.loads(out.read_text())["table2"]) == ["seeds", "g2", "gt"]  # gt: FS%'s base

@@ -110,7 +110,7 @@ def test_training_dataset_batches(tiny_data):
 
 
 def test_segmentation_example_at_a_scale_resizes_image_and_labels_together():
-    """saliency.scale = 2: a 20x30 image becomes 40x60 (bilinear, as OpenCV's INTER_LINEAR), its
+    """net.scale = 2: a 20x30 image becomes 40x60 (bilinear, as OpenCV's INTER_LINEAR), its
     labels 2x2 blocks of the original (nearest), padded with 255 to the 64x64 crop."""
     ex, image, mask = _example()
     fn = pipelines.segmentation_example(64, train=False, scale=2.0)

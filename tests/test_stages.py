@@ -90,10 +90,22 @@ def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkey
     other_section.defaults.seeder.train.steps = other_section.config.seeder.train.steps = 3
     assert pipeline.ensure(other_section, "saliency", log=lambda m: None)["x"] == 1
     newer = _ctx(tmp_path)
-    newer.defaults.saliency.scale = newer.config.saliency.scale = 2.0  # same name, other meaning
+    newer.defaults.saliency.net.scale = newer.config.saliency.net.scale = 2.0  # same name, other meaning
     assert newer.stage_name("saliency") == "saliency"
-    with pytest.raises(ValueError, match=r"saliency: finished with other settings .*saliency\.scale"):
+    with pytest.raises(ValueError, match=r"saliency: finished with other settings .*saliency\.net\.scale"):
         pipeline.ensure(newer, "saliency", log=lambda m: None)
+
+
+def test_data_from_a_voc_folder_needs_no_saliency_set_with_mbd(tmp_path, tiny_data):
+    """data.voc_root (the voc_mini preset's source): the VOC folder is converted into the workdir;
+    with MB+ saliency nothing else is needed, with the saliency net the missing MSRA set is named."""
+    voc_root = str(tiny_data / "raw" / "VOC2012")
+    ctx = _ctx(tmp_path / "a", f"data.voc_root={voc_root}", "saliency.method=mbd")
+    counts = pipeline.ensure(ctx, "data", log=lambda m: None)
+    assert counts == {"voc/train": 240, "voc/val": 48}
+    assert not os.path.exists(ctx.msra_dir)
+    with pytest.raises(FileNotFoundError, match="gives no saliency set: use --saliency=mbd"):
+        pipeline.ensure(_ctx(tmp_path / "b", f"data.voc_root={voc_root}"), "data", log=lambda m: None)
 
 
 def test_missing_converted_data_is_explained(tmp_path):

@@ -11,6 +11,7 @@ images and widths; `--override=section.field=value` on the command line override
 import copy
 import dataclasses
 import json
+import os
 
 DEEPLAB_CRF = dict(bilateral_weight=4.0, bilateral_xy=121.0, bilateral_rgb=5.0,
                    gaussian_weight=3.0, gaussian_xy=3.0)  # DeepLab-LargeFOV, supp. C.1 "v2"
@@ -45,6 +46,8 @@ class DataConfig:
     grabcut_iterations: int = 5  # MSRA boxes -> GrabCut targets (§6.1)
     train_split: str = "train_aug"  # §6.1: VOC train + SBD, 10,582 images
     eval_split: str = "val"
+    voc_root: str = ""             # no --data_dir: convert this VOC2012 folder ("" = the demo data)
+    labels_tsv: str = ""           # its image labels ("" = the converter's default)
 
 
 @dataclasses.dataclass
@@ -76,6 +79,8 @@ class NetConfig:
     init: str = "imagenet"       # imagenet | random | path to a .h5 (tfguided/models/pretrained.py)
     backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width; not the classifier)
     output_stride: int = 8       # mobilenet only: 8 | 16 | 32 (VGG-16's is fixed by Table 6)
+    scale: float = 1.0           # DeepLab nets (segmenter, saliency): images resized by this before
+                                 # the net, in training and in use; outputs mapped back to the image
 
 
 @dataclasses.dataclass
@@ -109,7 +114,6 @@ class SaliencyConfig:
     hand-crafted MB+ saliency [52] that needs no training data (method = mbd)."""
     method: str = "net"          # net | mbd
     net: NetConfig = dataclasses.field(default_factory=NetConfig)
-    scale: float = 1.0           # the net sees images resized by this, in training and in use
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
@@ -198,7 +202,7 @@ def _demo():
                             train=_cpu_train(steps=300, decay_every=200)),
         classifier=ClassifierConfig(net=_cpu_net(width=0.25, fc_units=256),
                                     train=_cpu_train(steps=300, decay_every=200)),
-        saliency=SaliencyConfig(net=_cpu_net(width=0.25, input_size=256), scale=2.0,
+        saliency=SaliencyConfig(net=_cpu_net(width=0.25, input_size=256, scale=2.0),
                                 train=_cpu_train(steps=300, decay_every=200)),
         segmenter=SegmenterConfig(net=_cpu_net(), train=_cpu_train(steps=900, decay_every=600)),
         guide=GuideConfig(tau=CPU_TAU),
@@ -227,7 +231,40 @@ def _tiny():
     )
 
 
-PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny}
+def shared_data(*parts):
+    """A path under the project's real-data folder: $TFGUIDED_SHARED_DATA, else ../shared/data
+    beside the repository (README.md of that folder)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.environ.get("TFGUIDED_SHARED_DATA", os.path.join(repo, "..", "shared", "data"))
+    return os.path.normpath(os.path.join(root, *parts))
+
+
+def _voc_mini():
+    """Real photos on a CPU: the 330 VOC train / 346 val photos of ../shared/data/voc12_mini with
+    image labels only, MobileNet v1 (alpha 0.25) from its ImageNet file, MB+ saliency, the
+    segmenter at half the photos' size (scored at full size).
+
+    python train_main.py --preset=voc_mini --stage=segmenter
+    python bench/paper_tables.py --preset=voc_mini --tables=2 --guides=seeds,g0,g2,oracle,gt --out=FILE.json
+    """
+    mobilenet = dict(backbone="mobilenet", width=0.25, init=shared_data(
+        "weights", "mobilenet_2_5_224_tf_no_top.h5"), fc_units=128, dropout=0.3, batch_norm=True)
+    return Config(
+        preset="voc_mini", num_classes=20,
+        data=DataConfig(train_split="train", voc_root=shared_data("voc12_mini", "VOC2012"),
+                        labels_tsv=shared_data("voc12_lists", "image_labels.tsv")),
+        seeder=SeederConfig(net=NetConfig(input_size=256, **mobilenet),
+                            train=_cpu_train(steps=600, decay_every=400)),
+        classifier=ClassifierConfig(net=_cpu_net(input_size=224, fc_units=256),
+                                    train=_cpu_train(steps=600, decay_every=400)),
+        saliency=SaliencyConfig(method="mbd", net=NetConfig(input_size=256, fc6_dilation=4, **mobilenet),
+                                train=_cpu_train(steps=600, decay_every=400)),
+        segmenter=SegmenterConfig(net=NetConfig(input_size=192, fc6_dilation=4, scale=0.5, **mobilenet),
+                                  train=_cpu_train(steps=600, decay_every=400)),
+    )
+
+
+PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny, "voc_mini": _voc_mini}
 
 
 def preset(name):

@@ -17,7 +17,7 @@ def fixed_size_fn(model):
 def probabilities_fn(model, scale=1.0):
     """A compiled function: float32 [B, H, W, 3] -> softmax probabilities [B, H, W, C] at the
     input size (any H, W), upsampled with the network's geometry. With `scale` != 1 the network
-    sees the images resized by `scale` (as it was trained: saliency.scale) and its cells are
+    sees the images resized by `scale` (as it was trained: net.scale) and its cells are
     mapped back onto the input (scoremaps.resized_geometry's rule, per axis)."""
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def run(images):
@@ -35,7 +35,8 @@ def probabilities_fn(model, scale=1.0):
     return run
 
 
-def full_size_fn(model):
-    """A function: uint8/float [H, W, 3] (any size) -> numpy softmax probabilities [H, W, C]."""
-    run = probabilities_fn(model)
+def full_size_fn(model, scale=1.0):
+    """A function: uint8/float [H, W, 3] (any size) -> numpy softmax probabilities [H, W, C], the
+    network run at `scale` (probabilities_fn)."""
+    run = probabilities_fn(model, scale)
     return lambda image: run(tf.cast(image, tf.float32)[None])[0].numpy()

@@ -78,7 +78,7 @@ def classification_example(num_classes, size, train):
 
 def rescale(pixels, target, scale):
     """Image (bilinear, float32) and label map (nearest, uint8) resized by `scale`, each side
-    rounded: how the saliency net sees its images when saliency.scale != 1."""
+    rounded: how a DeepLab net sees its images when its net.scale != 1."""
     size = tf.cast(tf.round(tf.cast(tf.shape(pixels)[:2], tf.float32) * scale), tf.int32)
     image = tf.image.resize(tf.cast(pixels, tf.float32), size, method="bilinear")
     target = tf.image.resize(target[..., None], size, method="nearest")[..., 0]

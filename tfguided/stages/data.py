@@ -1,7 +1,9 @@
 """Stage `data`: converted TFRecords for the target set (voc/) and the saliency set (msra/).
 
-With no --data_dir the embedded demo data is generated into the workdir and converted by the same
-converters as real data; with --data_dir the converted folders must already be there.
+With no --data_dir the workdir's data folder is made: from a VOC2012 folder if data.voc_root names
+one (the `voc_mini` preset: the real photos of ../shared/data; image labels from data.labels_tsv),
+else from the embedded demo data, generated and converted by the same converters as real data.
+With --data_dir the converted folders must already be there.
 """
 
 import os
@@ -13,14 +15,23 @@ from tfrecords_tools import msra, synthetic, voc
 
 def run(ctx):
     cfg = ctx.config.data
-    needed = [ctx.voc_dir] + ([ctx.msra_dir] if ctx.needs_msra or ctx.generate_data else [])
+    needed = [ctx.voc_dir] + ([ctx.msra_dir] if ctx.needs_msra or (ctx.generate_data and not cfg.voc_root)
+                              else [])
     missing = [d for d in needed if not os.path.exists(os.path.join(d, records.MANIFEST))]
     if missing and not ctx.generate_data:
         raise FileNotFoundError(
             f"--data_dir={ctx.data_dir}: missing converted data {missing}; create it with "
             f"python -m tfrecords_tools voc --voc_root=... --out={ctx.voc_dir} and "
             f"python -m tfrecords_tools msra --msra_root=... --out={ctx.msra_dir}")
-    if missing:
+    if missing and cfg.voc_root:
+        if ctx.msra_dir in missing:
+            raise FileNotFoundError(
+                f"data.voc_root={cfg.voc_root} gives no saliency set: use --saliency=mbd, or convert "
+                f"MSRA-B (python -m tfrecords_tools msra) and pass --data_dir")
+        print(f"data: converting {cfg.voc_root} into {ctx.voc_dir}")
+        voc.convert(cfg.voc_root, ctx.voc_dir, (cfg.train_split, cfg.eval_split),
+                    cfg.labels_tsv or None, examples_per_shard=cfg.examples_per_shard)
+    elif missing:
         raw = os.path.join(ctx.data_dir, "raw")
         syn = cfg.synthetic
         print(f"data: generating the demo data ({syn.train} train, {syn.val} val, {syn.saliency} "

@@ -21,7 +21,7 @@ def run(ctx, out_dir):
     cfg = ctx.config
     class_names = ctx.class_names()
     num_labels = cfg.num_classes + 1
-    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")))
+    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), cfg.segmenter.net.scale)
     split = cfg.data.eval_split
     count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
     conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}

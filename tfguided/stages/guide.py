@@ -7,7 +7,7 @@ for seeds/g2/oracle, the saliency (net, or MB+ per image with --saliency=mbd) fo
 classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
-net on the images at their own size times saliency.scale (as trained on crops), padded
+net on the images at their own size times saliency.net.scale (as trained on crops), padded
 with the mean colour. The
 per-image labelling (CAM seeds, saliency threshold, G0/G2 with its dense CRF) is plain
 numpy/OpenCV, wrapped in tf.py_function inside a tf.data pipeline; G1 calls the classifier per
@@ -141,7 +141,7 @@ def labelled(ctx, split, batch_size=16):
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
     saliency_method = ctx.config.saliency.method if "saliency" in needs else None
     saliency_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")),
-                                    ctx.config.saliency.scale) if saliency_method == "net" else None)
+                                    ctx.config.saliency.net.scale) if saliency_method == "net" else None)
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
                 if "classifier" in needs else None)
     size = ctx.config.seeder.net.input_size

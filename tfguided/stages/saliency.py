@@ -20,7 +20,7 @@ def build(cfg):
 def training_batches(ctx):
     cfg = ctx.config.saliency
     return pipelines.training_dataset(
-        ctx.msra_dir, "train", pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.scale),
+        ctx.msra_dir, "train", pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
         ctx.global_batch(cfg.train), cfg.train.seed)
 
 

@@ -29,7 +29,7 @@ def training_batches(ctx):
     cfg = ctx.config.segmenter
     data_dir, split = training_source(ctx)
     return pipelines.training_dataset(
-        data_dir, split, pipelines.segmentation_example(cfg.net.input_size, train=True),
+        data_dir, split, pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
         ctx.global_batch(cfg.train), cfg.train.seed)
 
 
