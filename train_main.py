@@ -17,6 +17,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from tfguided import configs  # noqa: E402
+from tfguided.models import pretrained  # noqa: E402
 from tfguided.stages import pipeline  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train.strategy import STRATEGIES, configure_cpu_threads  # noqa: E402
@@ -71,15 +72,22 @@ flags.DEFINE_multi_string("override", [], "Config override section.field=value, 
                           "--override=seeder.train.steps=100 --override=guide.tau=0.3.")
 
 
-def flag_overrides():
-    """The shortcut flags as config overrides (so they name stage directories like --override)."""
+def flag_overrides(base):
+    """The shortcut flags as config overrides (so they name stage directories like --override);
+    --init_weights goes to the networks of the file's backbone in `base` (the preset, overridden)."""
     out = []
     if FLAGS.seeder:
         out.append(f"seeder.arch={FLAGS.seeder}")
     if FLAGS.saliency:
         out.append(f"saliency.method={FLAGS.saliency}")
     if FLAGS.init_weights:
-        out += [f"{s}.net.init={FLAGS.init_weights}" for s in ("seeder", "classifier", "saliency", "segmenter")]
+        backbone = pretrained.file_backbone(FLAGS.init_weights)
+        sections = [s for s in ("seeder", "classifier", "saliency", "segmenter")
+                    if getattr(base, s).net.backbone == backbone]
+        if not sections:
+            raise ValueError(f"--init_weights={FLAGS.init_weights}: {backbone} weights, but no network "
+                             f"of preset {FLAGS.preset!r} has net.backbone={backbone}")
+        out += [f"{s}.net.init={FLAGS.init_weights}" for s in sections]
     if FLAGS.crf_seed != "none":
         out.append(f"guide.crf_seed={FLAGS.crf_seed}")
     if FLAGS.crf_loss != "none":
@@ -95,7 +103,8 @@ def main(argv):
     if FLAGS.strategy != "multi_worker":
         configure_cpu_threads()
     try:
-        config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides())
+        base = configs.override(configs.preset(FLAGS.preset), FLAGS.override)
+        config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides(base))
         config.guide.strategy = FLAGS.guide
         workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
         stage = "evaluate" if FLAGS.stage == "segmenter" else FLAGS.stage

@@ -150,6 +150,9 @@ def main():
     start = time.time()
     result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override}
     wanted = set(args.tables.split(","))
+    if wanted & {"1", "4"} and configs.preset(args.preset).seeder.net.backbone != "vgg16":
+        parser.error(f"Tables 1 and 4 compare the VGG-16 seeders (GAP-ROI, GAP-DeepLab, backprop); "
+                     f"preset {args.preset!r} has a MobileNet seeder: use --tables=2")
     if "1" in wanted:
         result["table1"], figure = table1(args)
         imageio.write_image(os.path.join(os.path.dirname(os.path.abspath(args.out)), "figure3.png"), figure)

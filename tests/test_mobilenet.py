@@ -76,11 +76,38 @@ def test_deeplab_and_gap_heads_on_mobilenet(imagenet, tmp_path):
     assert (seeder.output_stride, seeder.output_offset) == (16, 15.0)
 
 
-def test_mismatches_are_refused(imagenet):
+def test_weights_that_do_not_fit_are_refused(imagenet):
     with pytest.raises(ValueError, match="net.width must be the file's alpha"):
         pretrained.initialise(deeplab.LargeFov(2, width=0.5, fc_units=8, backbone="mobilenet"), imagenet)
     with pytest.raises(ValueError, match="net.backbone=mobilenet for these weights"):
         pretrained.initialise(deeplab.LargeFov(2), imagenet)
+    with pytest.raises(ValueError, match="needs MobileNet weights, not VGG-16's"):
+        pretrained.initialise(deeplab.LargeFov(2, backbone="mobilenet"), {"conv1_1": []})
+
+
+def test_init_weights_file_kind_is_read_from_its_layers(tmp_path):
+    """--init_weights goes to the networks of the file's backbone (voc_mini's classifier is VGG)."""
+    import h5py
+
+    assert pretrained.file_backbone(shared_path(*WEIGHTS)) == "mobilenet"
+    with h5py.File(tmp_path / "vgg.h5", "w") as f:
+        f.create_group("block1_conv1")
+    assert pretrained.file_backbone(str(tmp_path / "vgg.h5")) == "vgg16"
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f.create_group("dense")
+    with pytest.raises(ValueError, match="neither VGG-16"):
+        pretrained.file_backbone(str(tmp_path / "other.h5"))
+    (tmp_path / "notes.txt").write_text("not hdf5")
+    with pytest.raises(FileNotFoundError, match="notes.txt: not a readable .h5"):
+        pretrained.file_backbone(str(tmp_path / "notes.txt"))
+    from conftest import run_cli
+    out = run_cli(["train_main.py", "--preset=voc_mini", "--stage=seeder", "--dry_run",
+                   f"--init_weights={shared_path(*WEIGHTS)}", "--override=seeder.net.input_size=64"]).stdout
+    assert out.count('"init": "' + shared_path(*WEIGHTS)) == 3  # seeder, saliency, segmenter
+    assert '"init": "random"' in out  # the VGG classifier
+
+
+def test_unsupported_shapes_are_refused():
     with pytest.raises(ValueError, match="defined by its VGG-16 pools"):
         gap.GapNet("gap_roi", 3, backbone="mobilenet")
     with pytest.raises(ValueError, match="output stride 4"):

@@ -1,5 +1,6 @@
 """Stage directories and reuse (DESIGN.md §2): names carry config differences; done stages are reused."""
 
+import json
 import os
 
 import pytest
@@ -86,6 +87,11 @@ def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkey
     monkeypatch.setitem(pipeline.RUNNERS, "saliency", lambda c, d: {"x": 1})
     monkeypatch.setattr(pipeline.data, "run", lambda c: {})
     pipeline.ensure(ctx, "saliency", log=lambda m: None)
+    done_path = os.path.join(ctx.stage_dir("saliency"), "done.json")
+    done = json.loads(open(done_path).read())
+    del done["config"]["saliency"]["net"]["scale"]  # as written before the field existed
+    done["config"]["data"]["voc_root"] = "/elsewhere/VOC2012"  # the data's identity is the fingerprint's
+    open(done_path, "w").write(json.dumps(done))
     other_section = _ctx(tmp_path)
     other_section.defaults.seeder.train.steps = other_section.config.seeder.train.steps = 3
     assert pipeline.ensure(other_section, "saliency", log=lambda m: None)["x"] == 1

@@ -77,8 +77,10 @@ class NetConfig:
     dropout: float = 0.5
     convs: tuple = (2, 2, 3, 3, 3)  # convolutions per VGG block: VGG-16
     init: str = "imagenet"       # imagenet | random | path to a .h5 (tfguided/models/pretrained.py)
-    backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width; not the classifier)
-    output_stride: int = 8       # mobilenet only: 8 | 16 | 32 (VGG-16's is fixed by Table 6)
+    backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width, always with
+                                 # BatchNorm, `convs` unused; not for the classifier)
+    output_stride: int = 8       # mobilenet: 8 | 16 | 32; VGG-16's is fixed by Table 6 (LargeFOV refuses
+                                 # other values, the GAP nets take their arch's)
     scale: float = 1.0           # DeepLab nets (segmenter, saliency): images resized by this before
                                  # the net, in training and in use; outputs mapped back to the image
 

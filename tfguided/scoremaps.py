@@ -2,7 +2,7 @@
 
 A network with output stride s puts the centre of output cell i at input pixel s*i + offset:
 offset (s-1)/2 after 2x2/2 pools (the GAP nets: 3.5 at stride 8), 0 after Caffe-style 3x3/2
-pools padded by 1 (LargeFOV, GAP-DeepLab). Bilinear upsampling must use that mapping; a generic
+pools padded by 1 (LargeFOV, GAP-DeepLab), s-1 after MobileNet's stride-2 convs padded after. Bilinear upsampling must use that mapping; a generic
 image resize assumes its own and shifts the maps by up to s/2 pixels. `upsample` (numpy) and
 `upsample_tf` (TensorFlow, any batch and size) compute the same thing. Stride and offset may be
 (y, x) pairs: a network run on an image resized to S x S has, on the original H x W image,
@@ -22,8 +22,9 @@ def source_coords(n_out, n_in, stride, offset):
 
 
 def _pair(v):
-    """A scalar, a 0-d tensor or a (y, x) pair -> a (y, x) pair."""
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    """A scalar, a 0-d tensor, or a (y, x) pair as a tuple, list or numpy array -> a (y, x) pair."""
+    is_pair = isinstance(v, (tuple, list)) or (isinstance(v, np.ndarray) and v.ndim == 1)
+    return tuple(v) if is_pair else (v, v)
 
 
 def resized_geometry(stride, offset, input_size, image_shape):

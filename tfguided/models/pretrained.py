@@ -23,6 +23,23 @@ SPATIAL_TAPS = (0, 3, 6)
 CHANNEL_STEP = 4
 
 
+def file_backbone(path):
+    """'mobilenet' or 'vgg16': which network a Keras .h5 weights file holds (by its layer names)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            names = set(f.keys()) | set(f["model_weights"].keys() if "model_weights" in f else ())
+    except OSError as e:
+        raise FileNotFoundError(f"--init_weights={path}: not a readable .h5 file ({e})") from e
+    if "conv_pw_1" in names:
+        return "mobilenet"
+    if "block1_conv1" in names:
+        return "vgg16"
+    raise ValueError(f"--init_weights={path}: neither VGG-16 (block1_conv1) nor MobileNet v1 "
+                     f"(conv_pw_1) layers in it")
+
+
 def load_vgg16(weights):
     """keras.applications VGG-16 with its fully connected top, from 'imagenet' or a .h5 path."""
     return keras.applications.VGG16(include_top=True, weights=weights)

@@ -141,7 +141,10 @@ class Context:
 
     def is_done(self, stage):
         """True if the stage finished for this config; an error if it finished on other data or
-        with other settings under the same name (a preset changed since: names are relative to it)."""
+        with other settings under the same name (a preset changed since: names are relative to it).
+        A field the stored config lacks (added to the package since) counts at its dataclass
+        default, the value that keeps the older behaviour; where the data came from is the data
+        fingerprint's business, and weight files compare by file name (a moved checkout)."""
         path = os.path.join(self.stage_dir(stage), DONE)
         if not os.path.exists(path):
             return False
@@ -150,8 +153,10 @@ class Context:
             raise ValueError(f"{self.stage_dir(stage)}: finished on other data than {self.data_dir}; "
                              f"use another --workdir for this data")
         now = self.relevant_values(stage, json.loads(self.config.to_json()))
-        then = self.relevant_values(stage, done.get("config", {}))
-        changed = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+        then = {**self.relevant_values(stage, json.loads(configs.Config().to_json())),
+                **self.relevant_values(stage, done.get("config", {}))}
+        changed = sorted(k for k in now.keys() | then.keys()
+                         if _comparable(k, now.get(k)) != _comparable(k, then.get(k)))
         if changed:
             raise ValueError(f"{self.stage_dir(stage)}: finished with other settings than this run's "
                              f"({', '.join(changed[:6])}; the preset changed since?); delete that "
@@ -176,6 +181,17 @@ class Context:
 
 def describe(results):
     return json.dumps(results, indent=2, sort_keys=True)
+
+
+LOCATION_FIELDS = ("data.voc_root", "data.labels_tsv")
+
+
+def _comparable(key, value):
+    if key in LOCATION_FIELDS:
+        return None
+    if key.endswith(".net.init") and isinstance(value, str):
+        return os.path.basename(value)
+    return value
 
 
 def _flatten(tree, prefix=""):

@@ -24,6 +24,9 @@ def run(ctx):
             f"python -m tfrecords_tools voc --voc_root=... --out={ctx.voc_dir} and "
             f"python -m tfrecords_tools msra --msra_root=... --out={ctx.msra_dir}")
     if missing and cfg.voc_root:
+        if cfg.train_split == "train_aug":
+            raise ValueError(f"data.voc_root={cfg.voc_root}: train_aug needs SBD; convert with "
+                             f"python -m tfrecords_tools voc --sbd_root=... and pass --data_dir")
         if ctx.msra_dir in missing:
             raise FileNotFoundError(
                 f"data.voc_root={cfg.voc_root} gives no saliency set: use --saliency=mbd, or convert "

@@ -1,7 +1,7 @@
 """Losses: the seeder's sigmoid multi-label loss (§4.2) and the segmenter's per-pixel softmax
 cross-entropy with ignore 255 (§3).
 
-The segmentation logits (output stride 8) are upsampled bilinearly, with the network's geometry,
+The segmentation logits (at the net's output stride) are upsampled bilinearly, with the network's geometry,
 to the label size before the loss, rather than shrinking the labels to the logits as
 DeepLab-v1's Caffe code does: on the CPU presets' small images, shrinking by 8 deletes small
 objects from the labels (BUILD_NOTES.md).
