@@ -63,6 +63,9 @@ def test_voc12_dry_run_prints_the_papers_configuration_and_full_size_networks():
     assert "seeder: gap_highres, input (None, 321, 321, 3), output (None, 20), fc8 (None, 41, 41, 20)" in out
     assert "segmenter: segmenter, input (None, 321, 321, 3), output (None, 41, 41, 21)" in out
     assert "20,505,429 parameters" in out  # DeepLab-v1 LargeFOV with 21 classes
+    assert cfg["saliency"]["net"]["backbone"] == "resnet101"  # §6.1: DeepLab-v2 ResNet-101
+    assert "saliency: saliency, input (None, 321, 321, 3), output (None, 41, 41, 2)" in out
+    assert "42,805,640 parameters" in out  # keras ResNet-101 without top (42,658,176) + ASPP 4 x 36,866
 
 
 def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():

@@ -78,7 +78,9 @@ class NetConfig:
     convs: tuple = (2, 2, 3, 3, 3)  # convolutions per VGG block: VGG-16
     init: str = "imagenet"       # imagenet | random | path to a .h5 (tfguided/models/pretrained.py)
     backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width, always with
-                                 # BatchNorm, `convs` unused; not for the classifier)
+                                 # BatchNorm, `convs` unused; not for the classifier) | resnet101
+                                 # (DeepLab-v2 with ASPP, the paper's saliency net; width, fc_*,
+                                 # dropout, batch_norm, convs unused)
     output_stride: int = 8       # mobilenet: 8 | 16 | 32; VGG-16's is fixed by Table 6 (LargeFOV refuses
                                  # other values, the GAP nets take their arch's)
     scale: float = 1.0           # DeepLab nets (segmenter, saliency): images resized by this before
@@ -115,7 +117,7 @@ class SaliencyConfig:
     """Class-agnostic binary segmenter trained on GrabCut masks of MSRA boxes (§6.1), or the
     hand-crafted MB+ saliency [52] that needs no training data (method = mbd)."""
     method: str = "net"          # net | mbd
-    net: NetConfig = dataclasses.field(default_factory=NetConfig)
+    net: NetConfig = dataclasses.field(default_factory=lambda: NetConfig(backbone="resnet101"))  # §6.1
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 

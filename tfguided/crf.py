@@ -31,3 +31,8 @@ def dense_crf(image, probs, params="deeplab", iterations=10, xy_scale=1.0):
                              rgbim=np.ascontiguousarray(image, np.uint8), compat=p["bilateral_weight"])
     q = np.array(crf.inference(iterations), np.float32)
     return q.reshape(num_labels, height, width).transpose(1, 2, 0)
+
+
+def crf_labels(image, probs, params="deeplab", iterations=10):
+    """The label map after a dense CRF: argmax of `dense_crf`, uint8 [H, W] (crf-postproc)."""
+    return dense_crf(image, probs, params, iterations).argmax(-1).astype(np.uint8)

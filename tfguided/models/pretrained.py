@@ -11,20 +11,22 @@ counterpart and keep their random initialisation; the classifier takes VGG-16's 
 or a path to VGG-16's .h5 with the top (`--init_weights=PATH`, no network needed). With
 `net.backbone = mobilenet` the file is MobileNet v1's without the top at the net's alpha
 (e.g. ../shared/data/weights/mobilenet_2_5_224_tf_no_top.h5 for 0.25): every trunk layer is copied
-by name and the head starts random.
+by name and the head starts random; with `net.backbone = resnet101` (the saliency net, DeepLab-v2)
+it is ResNet-101's without the top, copied the same way.
 """
 
 import keras
 import numpy as np
 
-from tfguided.models import mobilenet
+from tfguided.models import mobilenet, resnet
 
 SPATIAL_TAPS = (0, 3, 6)
 CHANNEL_STEP = 4
 
 
 def file_backbone(path):
-    """'mobilenet' or 'vgg16': which network a Keras .h5 weights file holds (by its layer names)."""
+    """'mobilenet', 'resnet101' or 'vgg16': which network a Keras .h5 weights file holds (by its
+    layer names; ResNet-101 has 23 conv4 blocks, ResNet-152 36)."""
     import h5py
 
     try:
@@ -34,10 +36,12 @@ def file_backbone(path):
         raise FileNotFoundError(f"--init_weights={path}: not a readable .h5 file ({e})") from e
     if "conv_pw_1" in names:
         return "mobilenet"
+    if "conv4_block23_out" in names and "conv4_block24_out" not in names:
+        return "resnet101"
     if "block1_conv1" in names:
         return "vgg16"
-    raise ValueError(f"--init_weights={path}: neither VGG-16 (block1_conv1) nor MobileNet v1 "
-                     f"(conv_pw_1) layers in it")
+    raise ValueError(f"--init_weights={path}: no VGG-16 (block1_conv1), MobileNet v1 (conv_pw_1) "
+                     f"or ResNet-101 (conv4_block23_out) layers in it")
 
 
 def load_vgg16(weights):
@@ -67,6 +71,8 @@ def imagenet_weights(init, backbone="vgg16", width=1.0):
         return None
     if backbone == "mobilenet":
         return mobilenet.imagenet_weights(init, width)
+    if backbone == "resnet101":
+        return resnet.imagenet_weights(init)
     vgg = load_vgg16(init)
     weights = {}
     for layer in vgg.layers:
@@ -102,10 +108,12 @@ def initialise(model, weights):
     """
     if weights is None:
         return model
-    if "conv_pw_1" in weights:
-        return _initialise_mobilenet(model, weights)
-    if getattr(model, "backbone", "vgg16") == "mobilenet":
-        raise ValueError(f"{model.name}: net.backbone=mobilenet needs MobileNet weights, not VGG-16's")
+    for backbone, marker in (("mobilenet", "conv_pw_1"), ("resnet101", "conv1_conv")):
+        if marker in weights:
+            return _initialise_by_name(model, weights, backbone)
+    if getattr(model, "backbone", "vgg16") != "vgg16":
+        raise ValueError(f"{model.name}: net.backbone={model.backbone} needs its own ImageNet "
+                         f"weights, not VGG-16's")
     _check_full_vgg(model)
     names = {layer.name for layer in model.layers}
     for name in names:
@@ -126,17 +134,18 @@ def initialise(model, weights):
     return model
 
 
-def _initialise_mobilenet(model, weights):
+def _initialise_by_name(model, weights, backbone):
+    """Copies a MobileNet or ResNet-101 trunk's weights layer by layer, checking every shape."""
     names = {layer.name for layer in model.layers}
     missing = sorted(set(weights) - names)
     if missing:
-        raise ValueError(f"{model.name}: MobileNet weights, but the model has no layers {missing[:3]}... "
-                         f"(net.backbone=mobilenet for these weights)")
+        raise ValueError(f"{model.name}: {backbone} weights, but the model has no layers {missing[:3]}... "
+                         f"(net.backbone={backbone} for these weights)")
     for name, values in weights.items():
         layer = model.get_layer(name)
         expected = [tuple(w.shape) for w in layer.get_weights()]
         if expected != [v.shape for v in values]:
-            raise ValueError(f"{name}: MobileNet weights {[v.shape for v in values]} do not fit "
+            raise ValueError(f"{name}: {backbone} weights {[v.shape for v in values]} do not fit "
                              f"{expected}; net.width must be the file's alpha")
         layer.set_weights(values)
     return model

@@ -1,15 +1,16 @@
 """Stage `evaluate`: mIoU on the eval split, with and without dense CRF post-processing (§6.1).
 
 Predictions are upsampled to each image's own size (the official protocol); the CRF uses the
-DeepLab parameters by default (supp. C.1). Writes metrics.json and table.md, prints the table.
+DeepLab parameters by default (supp. C.1) and runs in one process per core while the
+network predicts the next images. Writes metrics.json and table.md, prints the table.
 """
 
 import os
 
 import numpy as np
 
-from tfguided import files
-from tfguided.crf import dense_crf
+from tfguided import files, parallel
+from tfguided.crf import crf_labels
 from tfguided.data import imageio, labelmap, records
 from tfguided.eval import metrics, panels
 from tfguided.inference import full_size_fn
@@ -28,16 +29,20 @@ def run(ctx, out_dir):
     progress = progress_bar(count, "image")
     panel_list = []
     print(f"evaluate: {count} {split} images")
-    for n, ex in enumerate(records.iterate_numpy(ctx.voc_dir, split), 1):
-        image_id = ex["id"].decode()
-        if not ex["mask"]:
-            raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
-        image = imageio.decode_image(ex["image"], image_id)
-        gt = labelmap.decode_label_png(ex["mask"], image_id)
-        probs = predict(image)
+
+    def predicted():
+        for ex in records.iterate_numpy(ctx.voc_dir, split):
+            image_id = ex["id"].decode()
+            if not ex["mask"]:
+                raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
+            image = imageio.decode_image(ex["image"], image_id)
+            yield image_id, image, labelmap.decode_label_png(ex["mask"], image_id), predict(image)
+
+    crf = cfg.evaluate.crf
+    stream = parallel.ordered_map(crf_labels, predicted(), lambda item: (item[1], item[3], crf.params,
+                                                                        crf.iterations))
+    for n, ((image_id, image, gt, probs), pred_crf) in enumerate(stream, 1):
         pred = probs.argmax(-1).astype(np.uint8)
-        pred_crf = dense_crf(image, probs, cfg.evaluate.crf.params,
-                             cfg.evaluate.crf.iterations).argmax(-1).astype(np.uint8)
         conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)
         conf["crf"] += metrics.confusion_matrix(gt, pred_crf, num_labels)
         if len(panel_list) < cfg.evaluate.panels:

@@ -6,15 +6,11 @@ MB+ saliency [52] per image (tfguided/saliency/mbd.py).
 
 from tfguided.data import pipelines
 from tfguided.models import deeplab, pretrained
-from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
 
 
 def build(cfg):
-    net = cfg.saliency.net
-    return LargeFov(2, net.width, net.fc_units, net.fc6_dilation, net.dropout, net.batch_norm,
-                    cfg.saliency.train.weight_decay, net.input_size, net.convs, net.backbone,
-                    net.output_stride, name="saliency")
+    return deeplab.build(2, cfg.saliency.net, cfg.saliency.train.weight_decay, name="saliency")
 
 
 def training_batches(ctx):

@@ -6,16 +6,12 @@ With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is add
 from tfguided.configs import CRF_PARAMS
 from tfguided.data import pipelines
 from tfguided.models import deeplab, pretrained
-from tfguided.models.deeplab import LargeFov
 from tfguided.train import loop, losses
 from tfguided.train.crf_loss import ConstrainToBoundary
 
 
 def build(cfg, num_classes):
-    net = cfg.segmenter.net
-    return LargeFov(num_classes + 1, net.width, net.fc_units, net.fc6_dilation, net.dropout,
-                    net.batch_norm, cfg.segmenter.train.weight_decay, net.input_size, net.convs,
-                    net.backbone, net.output_stride, name="segmenter")
+    return deeplab.build(num_classes + 1, cfg.segmenter.net, cfg.segmenter.train.weight_decay, name="segmenter")
 
 
 def training_source(ctx):

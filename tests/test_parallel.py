@@ -1,0 +1,31 @@
+"""parallel.ordered_map: worker processes give the inline results, in the items' order."""
+
+import numpy as np
+import pytest
+
+from tfguided import parallel
+from tfguided.crf import crf_labels
+
+
+def _cases(count):
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        image = rng.integers(0, 256, (20 + i, 17, 3), dtype=np.uint8)
+        probs = rng.dirichlet(np.ones(3), (20 + i, 17)).astype(np.float32)
+        yield f"img{i}", image, probs
+
+
+def test_worker_processes_match_inline_in_order():
+    args = lambda item: (item[1], item[2], "deeplab", 5)
+    inline = list(parallel.ordered_map(crf_labels, _cases(7), args, workers=1))
+    pooled = list(parallel.ordered_map(crf_labels, _cases(7), args, workers=2))
+    assert [item[0] for item, _ in pooled] == [f"img{i}" for i in range(7)]
+    for (_, a), (_, b) in zip(inline, pooled):
+        np.testing.assert_array_equal(a, b)
+    assert [a.shape for _, a in pooled] == [(20 + i, 17) for i in range(7)]
+
+
+def test_a_worker_error_reaches_the_caller():
+    bad = [("bad", np.zeros((4, 4, 3), np.uint8), np.ones((5, 4, 2), np.float32))]
+    with pytest.raises(ValueError, match="differ"):
+        list(parallel.ordered_map(crf_labels, bad, lambda item: (item[1], item[2]), workers=2))

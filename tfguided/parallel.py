@@ -1,0 +1,37 @@
+"""Per-image CPU work (dense CRF, MB+ saliency) spread over the machine's cores, in order."""
+
+import collections
+import concurrent.futures
+import multiprocessing
+import os
+
+
+def cpu_count():
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def ordered_map(fn, items, args, workers=None):
+    """Yields (item, fn(*args(item))) for each item of `items`, in order.
+
+    With more than one worker the calls run in worker processes (pydensecrf and numpy loops hold
+    the GIL, so threads would not help), started with `spawn` because TensorFlow is not safe to
+    fork; at most 2 x workers calls are in flight, so memory stays bounded on long splits. `fn`
+    must be importable (a module-level function). workers=None: one per core; 1: inline.
+    """
+    workers = cpu_count() if workers is None else workers
+    if workers <= 1:
+        for item in items:
+            yield item, fn(*args(item))
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = collections.deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, *args(item))))
+            if len(pending) >= 2 * workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
