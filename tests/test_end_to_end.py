@@ -6,6 +6,7 @@ import os
 import pytest
 
 from conftest import run_cli
+from tfguided.data import records
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +141,26 @@ def test_crf_variants_train_and_evaluate(tiny_run):
 
 
 def test_mbd_saliency_needs_no_saliency_training(tiny_run):
-    """--saliency=mbd (MB+ [52]): the saliency stage trains nothing; G2 still labels objects."""
+    """--saliency=mbd (MB+ [52]): the saliency stage trains nothing, it keeps one MB+ map per
+    training image (an interrupted run redoes only the missing ones); G2 still labels objects."""
     workdir, _ = tiny_run
     out = run_cli(["train_main.py", "--stage=guide", "--preset=tiny", "--saliency=mbd",
                    f"--workdir={workdir}"]).stdout
     assert "[seeder] reusing" in out
     directory = os.path.join(workdir, "saliency,saliency.method=mbd")
     assert not os.path.exists(os.path.join(directory, "model.keras"))
+    maps = os.path.join(directory, "mbd_maps")
+    ids = [ex["id"].decode() for ex in records.iterate_numpy(os.path.join(workdir, "data", "voc"), "train")]
+    assert sorted(os.listdir(maps)) == sorted(i + ".png" for i in ids)
+    with open(os.path.join(maps, ids[3] + ".png"), "rb") as f:
+        kept = f.read()
+    os.remove(os.path.join(maps, ids[3] + ".png"))
+    os.remove(os.path.join(directory, "done.json"))
+    out = run_cli(["train_main.py", "--stage=saliency", "--preset=tiny", "--saliency=mbd",
+                   f"--workdir={workdir}"]).stdout
+    assert f"({len(ids) - 1} already there)" in out
+    with open(os.path.join(maps, ids[3] + ".png"), "rb") as f:
+        assert f.read() == kept
     with open(os.path.join(workdir, "guide-g2,saliency.method=mbd", "quality.json")) as f:
         q = json.load(f)
     assert q["saliency_fg_iou_mean"] > 20 and q["fg_precision"] > 30, q

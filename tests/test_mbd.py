@@ -5,7 +5,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from tfguided.saliency.mbd import fast_mbd, mbd_saliency
+from tfguided.saliency.mbd import fast_mbd, map_png, mbd_saliency, read_map_png
 
 
 def exact_mbd(image):
@@ -72,3 +72,16 @@ def test_saliency_finds_an_object_without_training():
     assert s[obj].mean() > 0.8 and s[~obj].mean() < 0.2
     fg = s >= 0.5
     assert (fg & obj).sum() / (fg | obj).sum() > 0.8
+
+
+def test_stored_map_keeps_the_saliency_to_16_bits(tmp_path):
+    import cv2
+
+    image = np.random.default_rng(2).integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    ok, jpeg = cv2.imencode(".png", image[..., ::-1])
+    path = tmp_path / "map.png"
+    path.write_bytes(map_png(jpeg.tobytes()))
+    np.testing.assert_allclose(read_map_png(str(path)), mbd_saliency(image), atol=0.5 / 65535 + 1e-7)
+    path.write_bytes(cv2.imencode(".png", image)[1].tobytes())
+    with pytest.raises(FileNotFoundError, match="not a 16-bit MB"):
+        read_map_png(str(path))

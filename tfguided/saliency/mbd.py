@@ -10,11 +10,16 @@ from the authors' code (BUILD_NOTES.md): no 5x5 median prefilter (measured sligh
 VOC photos); the smoothing is plain opening and closing (they use morphological
 reconstruction); the border cue is a covariance-whitened L2 distance in Lab (theirs: RGB, L1);
 artificial frames (letterbox bars) are not removed first.
-It needs no training data: `--saliency=mbd`.
+It needs no training data: `--saliency=mbd`. The saliency stage computes it once per training
+image and keeps it as a 16-bit PNG (`map_png`, `read_map_png`).
 """
+
+import os
 
 import cv2
 import numpy as np
+
+from tfguided.data.imageio import decode_image
 
 WORKING_SIDE = 300  # MB+ resizes the long side to 300 px
 BORDER = 0.1        # border regions: 10% of the side
@@ -96,3 +101,21 @@ def mbd_saliency(image):
     saliency = 1 / (1 + np.exp(-10 * (saliency - threshold / 255)))  # MB+: contrast, b = 10
     saliency = _normalise(saliency).astype(np.float32)
     return cv2.resize(saliency, (width, height), interpolation=cv2.INTER_LINEAR) if scale < 1 else saliency
+
+
+def map_png(image_bytes):
+    """Encoded image -> its MB+ saliency as 16-bit PNG bytes (one process per core can run this)."""
+    saliency = mbd_saliency(decode_image(image_bytes))
+    ok, buf = cv2.imencode(".png", np.round(saliency * 65535).astype(np.uint16))
+    if not ok:
+        raise ValueError("OpenCV could not encode an MB+ saliency map as PNG")
+    return buf.tobytes()
+
+
+def read_map_png(path):
+    """A `map_png` file -> saliency in [0, 1], float32 [H, W]."""
+    data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16 or data.ndim != 2:
+        raise FileNotFoundError(f"{path}: missing or not a 16-bit MB+ saliency map; rerun the saliency "
+                                f"stage (delete {os.path.dirname(os.path.dirname(path))}/done.json)")
+    return data.astype(np.float32) / 65535

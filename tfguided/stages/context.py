@@ -122,7 +122,7 @@ class Context:
         """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
         msra = [self.msra_dir] if self.needs_msra else []
         if stage == "saliency":
-            dirs = msra
+            dirs = msra if self.needs_msra else [self.voc_dir]  # MB+ maps of the training images
         elif stage in ("seeder", "classifier", "seed_eval") or self.guide_strategy == "gt":
             dirs = [self.voc_dir]
         else:

@@ -3,8 +3,8 @@
 Strategies (`--guide`): seeds (CAM seeds only), g0 (saliency + a random image label), g1 (each
 salient component labelled by the classifier), g2 (seeds propagated in the saliency, the paper's),
 oracle (g2 with the ground-truth foreground as saliency). Each needs only its inputs: the seeder
-for seeds/g2/oracle, the saliency (net, or MB+ per image with --saliency=mbd) for g0/g1/g2, the
-classifier for g1.
+for seeds/g2/oracle, the saliency (net, or the saliency stage's MB+ maps with --saliency=mbd)
+for g0/g1/g2, the classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size times saliency.net.scale (as trained on crops), padded
@@ -32,8 +32,9 @@ from tfguided.guide.g2 import guide_g2
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency.foreground import saliency_foreground
-from tfguided.saliency.mbd import mbd_saliency
+from tfguided.saliency.mbd import read_map_png
 from tfguided.scoremaps import resized_geometry
+from tfguided.stages.saliency import mbd_map_path
 from tfguided.seeds.cam import crf_seeds, normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
 
@@ -157,7 +158,8 @@ def labelled(ctx, split, batch_size=16):
               if guide_cfg.strategy == "oracle" and mask_bytes.numpy() else None)  # the oracle's saliency
         geometry = (resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
                     if seeder else None)
-        saliency_prob = (mbd_saliency(image) if saliency_method == "mbd"
+        saliency_prob = (read_map_png(mbd_map_path(ctx.stage_dir("saliency"), image_id))
+                         if saliency_method == "mbd"
                          else saliency.numpy()[:height, :width])
         seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry, saliency_prob, gt, guide_cfg)
         guide = (empty if guide_cfg.strategy == "g1" else

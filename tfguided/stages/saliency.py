@@ -1,11 +1,18 @@
 """Stage `saliency`: a class-agnostic binary DeepLab segmenter on GrabCut masks of MSRA boxes (§6.1).
 
-With saliency.method = mbd (`--saliency=mbd`) there is nothing to train: the guide stage computes
-MB+ saliency [52] per image (tfguided/saliency/mbd.py).
+With saliency.method = mbd (`--saliency=mbd`) there is nothing to train: the stage computes MB+
+saliency [52] for every training image (tfguided/saliency/mbd.py), one process per core, into
+mbd_maps/<id>.png, which the guide stage reads; maps already there are kept, so an interrupted
+run resumes.
 """
 
-from tfguided.data import pipelines
+import os
+
+from tfguided import files, parallel
+from tfguided.data import pipelines, records
 from tfguided.models import deeplab, pretrained
+from tfguided.progress import progress_bar
+from tfguided.saliency import mbd
 from tfguided.train import loop, losses
 
 
@@ -20,10 +27,29 @@ def training_batches(ctx):
         ctx.global_batch(cfg.train), cfg.train.seed)
 
 
+def mbd_map_path(saliency_dir, image_id):
+    return os.path.join(saliency_dir, "mbd_maps", image_id + ".png")
+
+
+def write_mbd_maps(ctx, out_dir):
+    split = ctx.config.data.train_split
+    count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
+    todo = (ex for ex in records.iterate_numpy(ctx.voc_dir, split)
+            if not os.path.exists(mbd_map_path(out_dir, ex["id"].decode())))
+    maps_dir = os.path.dirname(mbd_map_path(out_dir, ""))
+    ready = len([f for f in os.listdir(maps_dir) if not f.startswith(".")]) if os.path.isdir(maps_dir) else 0
+    print(f"saliency: MB+ maps of {count} {split} images ({ready} already there)")
+    progress = progress_bar(count, "image")
+    for n, (ex, png) in enumerate(parallel.ordered_map(mbd.map_png, todo, lambda ex: (ex["image"],)), 1):
+        files.atomic_write_bytes(mbd_map_path(out_dir, ex["id"].decode()), png)
+        progress(ready + n)
+    return {"method": "mbd", "maps": count}
+
+
 def run(ctx, out_dir):
     cfg = ctx.config
     if cfg.saliency.method == "mbd":
-        return {"method": "mbd"}  # computed per image by the guide stage; nothing to train
+        return write_mbd_maps(ctx, out_dir)
     if cfg.saliency.method != "net":
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     net = cfg.saliency.net
