@@ -80,7 +80,7 @@ def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
         net = getattr(cfg, section).net
         assert (net.backbone, net.width, os.path.basename(net.init)) == (
             "mobilenet", 0.25, "mobilenet_2_5_224_tf_no_top.h5")
-    assert cfg.saliency.method == "mbd" and cfg.segmenter.net.scale == 0.5 and cfg.guide.tau == 0.2
+    assert cfg.saliency.method == "mbd" and cfg.segmenter.net.scale == 0.5 and cfg.guide.tau == 0.6
     out = pipeline.dry_run(cfg, "evaluate")
     assert "seeder: gap_highres, input (None, 256, 256, 3), output (None, 20), fc8 (None, 32, 32, 20)" in out
     assert "segmenter: segmenter, input (None, 192, 192, 3), output (None, 24, 24, 21)" in out
