@@ -28,7 +28,9 @@ flags.DEFINE_enum("stage", "segmenter", list(pipeline.STAGES),
                   "generate the datasets; seeder = GAP classifier for CAM seeds; classifier = VGG-16 "
                   "classifier (for --guide=g1); saliency = binary saliency net; guide = guide labels; "
                   "segmenter = DeepLab LargeFOV (then evaluate); evaluate = mIoU with and without CRF; "
-                  "seed_eval = the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3).")
+                  "seed_eval = the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3); "
+                  "export = the segmenter as a SavedModel (uint8 image of any size -> labels, "
+                  "probabilities), for python -m tfguided.predict.")
 flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS),
                   "Named configuration: demo (CPU, minutes), tiny (tests, about a minute), voc12 "
                   "(the paper's settings).")

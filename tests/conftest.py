@@ -46,3 +46,12 @@ def tiny_data(tmp_path_factory):
     voc.convert(str(root / "raw" / "VOC2012"), str(root / "voc"), verbose=False)
     msra.convert(str(root / "raw" / "MSRA"), str(root / "msra"), verbose=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A workdir with the whole tiny chain run (`--stage=segmenter`), and its output; shared by
+    the end-to-end and export tests."""
+    workdir = str(tmp_path_factory.mktemp("tiny_run"))
+    proc = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}"])
+    return workdir, proc.stdout

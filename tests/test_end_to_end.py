@@ -9,13 +9,6 @@ from conftest import run_cli
 from tfguided.data import records
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = str(tmp_path_factory.mktemp("tiny_run"))
-    proc = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}"])
-    return workdir, proc.stdout
-
-
 def test_every_stage_ran_and_left_its_artifacts(tiny_run):
     workdir, out = tiny_run
     for stage in ("seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"):
@@ -164,3 +157,39 @@ def test_mbd_saliency_needs_no_saliency_training(tiny_run):
     with open(os.path.join(workdir, "guide-g2,saliency.method=mbd", "quality.json")) as f:
         q = json.load(f)
     assert q["saliency_fg_iou_mean"] > 20 and q["fg_precision"] > 30, q
+
+
+def test_saliency_trains_only_on_images_without_target_classes(tiny_run):
+    """saliency.exclude_target_score (§6.1: MSRA images of Pascal categories left out): the ids
+    kept are those where the seeder, run here directly, gives every class less than the
+    threshold; the threshold is the median top score so about half go."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfguided.data import pipelines
+
+    workdir, _ = tiny_run
+    seeder = keras.models.load_model(os.path.join(workdir, "seeder", "model.keras"))
+    size = seeder.input_size
+    msra_dir = os.path.join(workdir, "data", "msra")
+    top = {}
+    for ex in records.iterate_numpy(msra_dir, "train"):
+        pixels = tf.io.decode_image(ex["image"], channels=3)
+        logits = seeder(pipelines.resize_image(pixels, size)[None], training=False)
+        top[ex["id"].decode()] = float(tf.reduce_max(tf.sigmoid(logits)))
+    threshold = round(float(np.median(list(top.values()))), 4)
+    expected = [i for i, p in top.items() if p < threshold]
+    out = run_cli(["train_main.py", "--stage=saliency", "--preset=tiny", f"--workdir={workdir}",
+                   f"--override=saliency.exclude_target_score={threshold}",
+                   "--override=saliency.train.steps=4"]).stdout
+    assert "[seeder] reusing" in out
+    assert f"saliency: {len(expected)} of {len(top)} images without a target class" in out
+    directory = os.path.join(workdir, f"saliency,saliency.exclude_target_score={threshold},"
+                                      f"saliency.train.steps=4")
+    with open(os.path.join(directory, "target_free_ids.txt")) as f:
+        assert f.read().split() == expected
+    with open(os.path.join(directory, "done.json")) as f:
+        results = json.load(f)["results"]
+    assert (results["images_kept"], results["images_total"]) == (len(expected), len(top))
+    assert 0 < len(expected) < len(top)

@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfguided.data import labelmap, pipelines, records
@@ -107,6 +108,19 @@ def test_training_dataset_batches(tiny_data):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(ta.numpy(), tb.numpy())
     assert set(np.unique(targets.numpy())) <= {0, 1, 2, 3, 255}
+
+
+def test_training_dataset_keeps_only_the_ids_asked_for(tiny_data):
+    """keep_ids: the saliency images without target classes (§6.1); the rest never appear."""
+    ids = [ex["id"].decode() for ex in records.iterate_numpy(str(tiny_data / "msra"), "train")]
+    keep = ids[::3]
+    ds = pipelines.training_dataset(str(tiny_data / "msra"), "train", lambda ex, seed: ex["id"], 5,
+                                    seed=0, keep_ids=keep)
+    seen = {i.decode() for batch in ds.take(4 * len(keep)) for i in batch.numpy()}
+    assert seen == set(keep)
+    with pytest.raises(ValueError, match="no train example left"):
+        pipelines.training_dataset(str(tiny_data / "msra"), "train", lambda ex, seed: ex["id"], 5,
+                                   seed=0, keep_ids=[])
 
 
 def test_segmentation_example_at_a_scale_resizes_image_and_labels_together():

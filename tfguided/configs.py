@@ -119,6 +119,8 @@ class SaliencyConfig:
     method: str = "net"          # net | mbd
     net: NetConfig = dataclasses.field(default_factory=lambda: NetConfig(backbone="resnet101"))  # §6.1
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    exclude_target_score: float = 0.0  # §6.1 "only non-Pascal categories": leave out saliency images
+                                       # the seeder gives any class a probability >= this (0: keep all)
 
 
 @dataclasses.dataclass
@@ -161,7 +163,7 @@ class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     seeder: SeederConfig = dataclasses.field(default_factory=SeederConfig)
     classifier: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
-    saliency: SaliencyConfig = dataclasses.field(default_factory=SaliencyConfig)
+    saliency: SaliencyConfig = dataclasses.field(default_factory=lambda: SaliencyConfig(exclude_target_score=0.5))
     guide: GuideConfig = dataclasses.field(default_factory=GuideConfig)
     segmenter: SegmenterConfig = dataclasses.field(default_factory=SegmenterConfig)
     evaluate: EvalConfig = dataclasses.field(default_factory=EvalConfig)
@@ -182,6 +184,17 @@ CPU_TAU = 0.7
 # (MB+ is not a probability: 30% gives its best foreground IoU, 37.7 against 35.3 at 50%).
 VOC_MINI_TAU = 0.6
 VOC_MINI_SALIENCY_FRACTION = 0.3
+
+
+def class_defaults(cls=None):
+    """A `cls` (default: Config) whose every section is at its own class's defaults, not at the
+    value a parent's field gives it (Config's saliency net is ResNet-101, NetConfig's VGG-16):
+    what a field missing from an older stored config meant when it was written."""
+    cls = cls or Config
+    sections = {f.name: class_defaults(f.default_factory().__class__) for f in dataclasses.fields(cls)
+                if f.default_factory is not dataclasses.MISSING
+                and dataclasses.is_dataclass(f.default_factory())}
+    return cls(**sections)
 
 
 def _cpu_train(**kw):

@@ -101,13 +101,20 @@ def segmentation_example(size, train, scale=1.0):
     return fn
 
 
-def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True):
+def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, keep_ids=None):
     """Shuffled, repeated, batched (drop remainder) training batches from a converted directory;
-    `example_fn(example, seed)` gets a stateless seed per example."""
+    `example_fn(example, seed)` gets a stateless seed per example. `keep_ids`: only these
+    examples (a list of ids), e.g. the saliency images without target classes (§6.1)."""
     ds = records.dataset(data_dir, split)
+    count = records.read_manifest(data_dir)["splits"][split]["count"]
+    if keep_ids is not None:
+        if not keep_ids:
+            raise ValueError(f"{data_dir}: no {split} example left to train on")
+        kept = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(keep_ids)), tf.ones([len(keep_ids)], tf.bool)), default_value=False)
+        ds, count = ds.filter(lambda ex: kept.lookup(ex["id"])), len(keep_ids)
     if cache:
         ds = ds.cache()
-    count = records.read_manifest(data_dir)["splits"][split]["count"]
     ds = ds.shuffle(min(count, 10000), seed=seed, reshuffle_each_iteration=True).repeat()
     augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)  # int64 [2] each
     ds = tf.data.Dataset.zip((ds, augmentation_seeds)).map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)

@@ -22,11 +22,12 @@ SECTIONS = {
     "seeder": ("data", "num_classes", "seeder"),
     "classifier": ("data", "num_classes", "classifier"),
     "seed_eval": ("data", "num_classes", "seeder", "classifier"),
-    "saliency": ("data", "saliency"),
+    "saliency": ("data", "num_classes", "seeder", "saliency"),
     "guide": ("data", "num_classes", "seeder", "classifier", "saliency", "guide"),
     "segmenter": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
     "evaluate": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter",
                  "evaluate"),
+    "export": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
 }
 NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels")
 GUIDE_FREE = ("seeder", "classifier", "saliency", "guide")  # what --guide=gt does not depend on
@@ -62,13 +63,21 @@ class Context:
 
     def unused_sections(self, stage):
         """Sections `stage` lists but this run's guide or seeder does not use (kept out of names)."""
-        if stage in ("guide", "segmenter", "evaluate"):
+        if stage in ("guide", "segmenter", "evaluate", "export"):
             if self.guide_strategy == "gt":
                 return GUIDE_FREE
             return tuple(s for s in NETWORKS if s not in configs.GUIDE_NEEDS.get(self.guide_strategy, NETWORKS))
         if stage == "seed_eval" and self.config.seeder.arch not in configs.BACKPROP_SEEDERS:
             return ("classifier",)
+        if stage == "saliency" and not self.saliency_filters_targets:
+            return ("num_classes", "seeder")
         return ()
+
+    @property
+    def saliency_filters_targets(self):
+        """The saliency net trains only on images the seeder finds no target class in (§6.1)."""
+        cfg = self.config.saliency
+        return cfg.method == "net" and cfg.exclude_target_score > 0
 
     def relevant_sections(self, stage):
         unused = self.unused_sections(stage)
@@ -82,7 +91,7 @@ class Context:
 
     def stage_name(self, stage):
         name = stage
-        if stage in ("guide", "segmenter", "evaluate"):
+        if stage in ("guide", "segmenter", "evaluate", "export"):
             name += "-" + self.guide_strategy
         diff = self.relevant_diff(stage)
         if diff:
@@ -122,7 +131,8 @@ class Context:
         """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
         msra = [self.msra_dir] if self.needs_msra else []
         if stage == "saliency":
-            dirs = msra if self.needs_msra else [self.voc_dir]  # MB+ maps of the training images
+            dirs = (msra + [self.voc_dir] if self.saliency_filters_targets else msra) if self.needs_msra \
+                else [self.voc_dir]  # MB+ maps of the training images
         elif stage in ("seeder", "classifier", "seed_eval") or self.guide_strategy == "gt":
             dirs = [self.voc_dir]
         else:
@@ -153,7 +163,7 @@ class Context:
             raise ValueError(f"{self.stage_dir(stage)}: finished on other data than {self.data_dir}; "
                              f"use another --workdir for this data")
         now = self.relevant_values(stage, json.loads(self.config.to_json()))
-        then = {**self.relevant_values(stage, json.loads(configs.Config().to_json())),
+        then = {**self.relevant_values(stage, json.loads(configs.class_defaults().to_json())),
                 **self.relevant_values(stage, done.get("config", {}))}
         changed = sorted(k for k in now.keys() | then.keys()
                          if _comparable(k, now.get(k)) != _comparable(k, then.get(k)))

@@ -4,18 +4,21 @@ import time
 
 from tfguided import configs
 
-from tfguided.stages import data, evaluate, guide, saliency, seed_eval, seeder, segmenter
+from tfguided.stages import data, evaluate, export, guide, saliency, seed_eval, seeder, segmenter
 from tfguided.stages.context import Context, describe
 
 RUNNERS = {"seeder": seeder.run, "classifier": seeder.run_classifier, "saliency": saliency.run,
            "guide": guide.run, "segmenter": segmenter.run, "evaluate": evaluate.run,
-           "seed_eval": seed_eval.run}
-STAGES = ("data", "seeder", "classifier", "saliency", "guide", "segmenter", "evaluate", "seed_eval")
+           "seed_eval": seed_eval.run, "export": export.run}
+STAGES = ("data", "seeder", "classifier", "saliency", "guide", "segmenter", "evaluate", "seed_eval",
+          "export")
 
 
 def dependencies(ctx, stage):
     if stage == "data":
         return ()
+    if stage == "saliency" and ctx.saliency_filters_targets:
+        return ("data", "seeder")
     if stage in ("seeder", "classifier", "saliency"):
         return ("data",)
     if stage == "guide":
@@ -28,7 +31,7 @@ def dependencies(ctx, stage):
         return needs
     if stage == "segmenter":
         return ("data",) if ctx.guide_strategy == "gt" else ("guide",)
-    if stage == "evaluate":
+    if stage in ("evaluate", "export"):
         return ("segmenter",)
     if stage == "seed_eval":
         return ("classifier",) if ctx.config.seeder.arch in configs.BACKPROP_SEEDERS else ("seeder",)

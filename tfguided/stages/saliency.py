@@ -1,4 +1,6 @@
-"""Stage `saliency`: a class-agnostic binary DeepLab segmenter on GrabCut masks of MSRA boxes (§6.1).
+"""Stage `saliency`: a class-agnostic binary DeepLab segmenter on GrabCut masks of MSRA boxes (§6.1),
+trained only on the images without target classes when saliency.exclude_target_score > 0 (the
+`voc12` preset: 0.5; it then needs the seeder, which judges that).
 
 With saliency.method = mbd (`--saliency=mbd`) there is nothing to train: the stage computes MB+
 saliency [52] for every training image (tfguided/saliency/mbd.py), one process per core, into
@@ -8,8 +10,11 @@ run resumes.
 
 import os
 
+import tensorflow as tf
+
 from tfguided import files, parallel
 from tfguided.data import pipelines, records
+from tfguided.inference import fixed_size_fn
 from tfguided.models import deeplab, pretrained
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
@@ -20,11 +25,33 @@ def build(cfg):
     return deeplab.build(2, cfg.saliency.net, cfg.saliency.train.weight_decay, name="saliency")
 
 
-def training_batches(ctx):
+def training_batches(ctx, keep_ids=None):
     cfg = ctx.config.saliency
     return pipelines.training_dataset(
         ctx.msra_dir, "train", pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
-        ctx.global_batch(cfg.train), cfg.train.seed)
+        ctx.global_batch(cfg.train), cfg.train.seed, keep_ids=keep_ids)
+
+
+def target_free_ids(ctx, out_dir, batch_size=32):
+    """§6.1 "We constrain the training only to data samples of non-Pascal categories": the ids of
+    the saliency images in which the seeder (trained on the target classes' image labels) gives
+    no class a probability >= saliency.exclude_target_score; written to target_free_ids.txt."""
+    threshold = ctx.config.saliency.exclude_target_score
+    seeder = loop.load_model(ctx.stage_dir("seeder"))
+    predict = fixed_size_fn(seeder)
+    size = ctx.config.seeder.net.input_size
+    images = records.dataset(ctx.msra_dir, "train").map(
+        lambda ex: (ex["id"], pipelines.resize_image(pipelines.decode(ex)["pixels"], size)),
+        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    kept, total = [], 0
+    for ids, batch in images:
+        top = tf.reduce_max(tf.sigmoid(predict(batch)), axis=-1).numpy()
+        kept += [i.decode() for i, p in zip(ids.numpy(), top) if p < threshold]
+        total += len(top)
+    files.atomic_write_text(os.path.join(out_dir, "target_free_ids.txt"), "".join(i + "\n" for i in kept))
+    print(f"saliency: {len(kept)} of {total} images without a target class (seeder probability "
+          f"< {threshold}) to train on")
+    return kept, total
 
 
 def mbd_map_path(saliency_dir, image_id):
@@ -54,7 +81,11 @@ def run(ctx, out_dir):
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     net = cfg.saliency.net
     loss = losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
+    kept, total = target_free_ids(ctx, out_dir) if ctx.saliency_filters_targets else (None, None)
     weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     _, history = loop.train(out_dir, "saliency", lambda: pretrained.initialise(build(cfg), weights), loss,
-                            lambda: training_batches(ctx), cfg.saliency.train, ctx.strategy())
-    return {"final_loss": history["loss"][-1]}
+                            lambda: training_batches(ctx, kept), cfg.saliency.train, ctx.strategy())
+    results = {"final_loss": history["loss"][-1]}
+    if kept is not None:
+        results.update(images_kept=len(kept), images_total=total)
+    return results
