@@ -106,10 +106,15 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
 
 def clear_manifest(out_dir):
     """Call before (re)writing shards into `out_dir`: without a manifest the folder reads as
-    incomplete, so an interrupted rewrite never passes for the old, complete one."""
+    incomplete, so an interrupted rewrite never passes for the old, complete one. Temporary
+    files a killed writer left behind (files.atomic_path's dot-names) go too."""
     path = os.path.join(out_dir, MANIFEST)
     if os.path.exists(path):
         os.remove(path)
+    if os.path.isdir(out_dir):
+        for name in os.listdir(out_dir):
+            if name.startswith(".") and ".tmp" in name:
+                os.remove(os.path.join(out_dir, name))
 
 
 def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):

@@ -1,0 +1,62 @@
+"""A stage killed with SIGKILL (preemption) and rerun (issue 5): training continues from its last
+checkpoint instead of step 0, and guide shards come out complete, without duplicates."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import REPO, run_cli
+from tfguided.data import records
+
+
+def _start(args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    return subprocess.Popen([sys.executable, "train_main.py"] + args, cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_when(proc, ready, timeout=600):
+    """SIGKILLs `proc` as soon as ready() holds; fails if it ended first."""
+    start = time.time()
+    while not ready():
+        assert proc.poll() is None, f"finished before it could be killed:\n{proc.stdout.read()[-3000:]}"
+        assert time.time() - start < timeout, "never got ready to be killed"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+    args = ["--stage=seeder", "--preset=tiny", f"--workdir={tmp_path}", "--override=seeder.train.steps=240"]
+    run_cli(args[1:3] + ["--stage=data"])  # the data first, so that the kill lands in training
+    backup = tmp_path / "seeder,seeder.train.steps=240" / "backup"
+    proc = _start(args)
+    _kill_when(proc, lambda: (backup / "training_metadata.json").exists())  # >= 1 epoch saved
+    out = run_cli(args).stdout
+    epochs = [int(e) for e in re.findall(r"Epoch (\d+)/6", out)]
+    assert epochs and epochs[0] > 1, f"restarted from epoch {epochs[:1]}:\n{out[-2000:]}"
+    assert epochs[-1] == 6 and "[seeder] done" in out
+    assert not backup.exists(), "the backup goes once training is complete"
+
+
+def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path):
+    args = ["--stage=guide", "--preset=tiny", f"--workdir={tmp_path}",
+            "--override=data.examples_per_shard=20"]
+    run_cli(args)  # seeder, saliency and a first guide; then the guide again, killed mid-write
+    guide_dir = tmp_path / "guide-g2,data.examples_per_shard=20"
+    first = records.read_manifest(str(guide_dir))["splits"]["train"]
+    os.remove(guide_dir / "done.json")
+    start = time.time()
+    proc = _start(args)
+    _kill_when(proc, lambda: not (guide_dir / records.MANIFEST).exists() and any(
+        p.stat().st_mtime > start for p in guide_dir.glob("train-*.tfrecord")))
+    run_cli(args)
+    again = records.read_manifest(str(guide_dir))["splits"]["train"]
+    assert again["count"] == first["count"] == 240 and again["ids"] == first["ids"]
+    ids = [ex["id"] for ex in records.iterate_numpy(str(guide_dir), "train")]
+    assert len(ids) == len(set(ids)) == 240
+    assert not [p for p in guide_dir.iterdir() if p.name.startswith(".")], "temporary files left"
