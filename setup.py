@@ -25,6 +25,6 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "pillow>=10"],  # pillow: CMYK and alpha test images
     },
 )

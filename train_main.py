@@ -10,6 +10,7 @@ Each stage builds the stages it needs first and reuses finished ones (see tfguid
 
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -99,6 +100,16 @@ def flag_overrides(base):
     return out
 
 
+def check_workdir(path):
+    """Fails early, naming --workdir, if stage artifacts could not be written there."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ValueError(f"--workdir={path}: cannot write there ({e.strerror or e})") from None
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; every option is a --flag")
@@ -113,9 +124,10 @@ def main(argv):
         if FLAGS.dry_run:
             print(pipeline.dry_run(config, stage))
             return 0
+        check_workdir(workdir)
         ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
         results = pipeline.ensure(ctx, stage)
-    except (ValueError, FileNotFoundError, KeyError, PermissionError, FloatingPointError) as e:
+    except (ValueError, OSError, KeyError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except tf.errors.OpError as e:  # e.g. raised inside the guide stage's tf.py_function

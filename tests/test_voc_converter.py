@@ -103,3 +103,36 @@ def test_corrupt_jpeg_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"2007_000032\.jpg: not a decodable image"):
         voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False)
     assert cv2.imread(str(path)) is None
+
+
+def test_image_without_labels_is_refused(tmp_path):
+    root = _mini_root(tmp_path, ["2007_000032"], lambda m: np.where(m == 255, 255, 0).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"labels of '2007_000032' \(masks\): none"):
+        voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False, labels_from="masks")
+    assert not os.path.exists(tmp_path / "out" / records.MANIFEST)
+
+
+def test_over_large_image_is_refused_at_the_pixel_limit(tmp_path):
+    root = _mini_root(tmp_path, ["2007_000032"])  # 500 x 281
+    with pytest.raises(ValueError, match=r"2007_000032\.jpg: 500x281 is 140,500 pixels, over the limit of 140,000"):
+        voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False, max_pixels=140_000)
+    voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False, max_pixels=140_500)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK"])
+def test_grayscale_alpha_and_cmyk_images_are_converted_to_rgb(tmp_path, mode):
+    """Documented in imageio.decode_image: every image reaches the nets as RGB."""
+    from PIL import Image
+
+    root = _mini_root(tmp_path, ["2007_000032"])
+    path = root / "JPEGImages" / "2007_000032.jpg"
+    rgb = Image.open(path).convert("RGB")
+    Image.open(path).convert(mode).save(path, format="PNG" if mode == "RGBA" else "JPEG", quality=98)
+    voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False)
+    ex = next(records.iterate_numpy(str(tmp_path / "out"), "train"))
+    from tfguided.data import imageio
+
+    image = imageio.decode_image(ex["image"])
+    assert image.shape == (281, 500, 3) and image.dtype == np.uint8
+    reference = np.asarray(rgb.convert("L").convert("RGB") if mode == "L" else rgb, np.float32)
+    assert np.abs(image.astype(np.float32) - reference).mean() < 12  # JPEG and CMYK round trips

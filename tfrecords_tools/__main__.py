@@ -13,6 +13,7 @@ import sys
 from absl import app, flags
 
 from tfguided import configs
+from tfguided.data import imageio
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output directory (synthetic: raw folders; voc/msra: TFRecord shards "
@@ -39,6 +40,8 @@ flags.DEFINE_string("exclude_ids", None, "msra: file of image ids to leave out (
                     "target classes, as the paper does).")
 flags.DEFINE_integer("grabcut_iterations", 5, "msra: GrabCut iterations on the mean box.")
 flags.DEFINE_integer("examples_per_shard", 500, "voc/msra: examples per TFRecord shard.")
+flags.DEFINE_integer("max_pixels", imageio.MAX_PIXELS, "voc/msra: refuse images with more pixels than this "
+                     "(a mistaken scan or panorama would stall training).")
 
 COMMANDS = ("synthetic", "voc", "msra")
 
@@ -70,14 +73,16 @@ def convert(command):
         if not FLAGS.voc_root:
             raise app.UsageError("voc needs --voc_root")
         manifest = voc.convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv,
-                               FLAGS.labels_from, FLAGS.examples_per_shard, sbd_root=FLAGS.sbd_root)
+                               FLAGS.labels_from, FLAGS.examples_per_shard, sbd_root=FLAGS.sbd_root,
+                               max_pixels=FLAGS.max_pixels)
         print("voc: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
     else:
         from tfrecords_tools import msra
         if not FLAGS.msra_root:
             raise app.UsageError("msra needs --msra_root")
         manifest = msra.convert(FLAGS.msra_root, FLAGS.out, FLAGS.label_file, FLAGS.exclude_ids,
-                                FLAGS.grabcut_iterations, FLAGS.examples_per_shard)
+                                FLAGS.grabcut_iterations, FLAGS.examples_per_shard,
+                                max_pixels=FLAGS.max_pixels)
         print(f"msra: train={manifest['splits']['train']['count']}")
 
 

@@ -41,9 +41,9 @@ def read_label_file(path):
     return entries
 
 
-def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations):
+def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations, max_pixels=imageio.MAX_PIXELS):
     path = os.path.join(msra_root, "Image", rel)
-    data, h, w = imageio.read_image_file(path)
+    data, h, w = imageio.read_image_file(path, max_pixels)
     if (w, h) != (width, height):
         raise ValueError(f"{path}: image is {w}x{h}, label file says {width}x{height}")
     image = imageio.decode_image(data)
@@ -55,7 +55,7 @@ def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations):
 
 
 def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_iterations=5,
-            examples_per_shard=500, verbose=True):
+            examples_per_shard=500, verbose=True, max_pixels=imageio.MAX_PIXELS):
     """Converts every listed image (minus `exclude_ids`, a file of ids) to split 'train'."""
     label_file = label_file or os.path.join(msra_root, "labels.txt")
     if not os.path.exists(label_file):
@@ -70,7 +70,7 @@ def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_itera
     if verbose:
         print(f"msra: {len(entries)} images from {msra_root}")
     progress = progress_bar(len(entries), "image") if verbose else None
-    examples = (msra_example(msra_root, *e, grabcut_iterations) for e in entries)
+    examples = (msra_example(msra_root, *e, grabcut_iterations, max_pixels) for e in entries)
     split = records.write_split(out_dir, "train", examples, len(entries), examples_per_shard, progress)
     return records.write_manifest(out_dir, "msra", {"train": split}, 1, ["background", "salient"],
                                   {"source": os.path.abspath(msra_root)})

@@ -122,11 +122,11 @@ def image_path(voc_root, sbd_root, image_id):
 
 
 def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None, labels_tsv=None,
-                sbd_root=None):
+                sbd_root=None, max_pixels=imageio.MAX_PIXELS):
     """One id -> records.Example, after checking the mask against the image and the class set."""
     num_classes = len(class_names) - 1
     path = image_path(voc_root, sbd_root, image_id)
-    data, height, width = imageio.read_image_file(path)
+    data, height, width = imageio.read_image_file(path, max_pixels)
     mask, mask_path = read_mask(voc_root, sbd_root, image_id)
     mask_bytes, from_mask = b"", None
     if mask is not None:
@@ -149,6 +149,9 @@ def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None,
         labels = from_mask
     else:
         raise FileNotFoundError(f"{mask_path}: no mask and no label source, so {image_id!r} has no labels")
+    if not labels:
+        raise ValueError(f"image-level labels of {image_id!r} ({labels_from}): none; every image "
+                         f"needs at least one class (leave background-only images out of the lists)")
     bad = [c for c in labels if not 1 <= c <= num_classes]
     if bad:
         raise ValueError(f"image-level labels of {image_id!r}: classes {bad} outside 1..{num_classes}")
@@ -176,7 +179,7 @@ def resolve_label_source(voc_root, labels_from, labels_tsv):
 
 
 def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_from="auto",
-            examples_per_shard=500, verbose=True, sbd_root=None):
+            examples_per_shard=500, verbose=True, sbd_root=None, max_pixels=imageio.MAX_PIXELS):
     """Converts the listed splits (train_aug too, with SBD); returns the manifest."""
     if not os.path.isdir(voc_root):
         raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
@@ -200,8 +203,8 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
         if verbose:
             print(f"voc: {split}: {len(ids)} images from {voc_root}" + (f" and {sbd_root}" if sbd_root else ""))
         progress = progress_bar(len(ids), "image") if verbose else None
-        examples = (voc_example(voc_root, i, class_names, labels_from, image_labels, labels_tsv, sbd_root)
-                    for i in ids)
+        examples = (voc_example(voc_root, i, class_names, labels_from, image_labels, labels_tsv, sbd_root,
+                                max_pixels) for i in ids)
         entries[split] = records.write_split(out_dir, split, examples, len(ids),
                                              examples_per_shard, progress)
     return records.write_manifest(
