@@ -1,9 +1,11 @@
 """The whole chain on the tiny preset through the real entry point (issue 2 acceptance)."""
 
+import glob
 import json
 import os
 
 import pytest
+import tensorflow as tf
 
 from conftest import run_cli
 from tfguided.data import records
@@ -20,6 +22,11 @@ def test_every_stage_ran_and_left_its_artifacts(tiny_run):
     assert os.path.exists(os.path.join(workdir, "guide-g2", "manifest.json"))
     assert len(os.listdir(os.path.join(workdir, "guide-g2", "panels"))) == 4
     assert "| **mIoU** |" in out
+    with open(os.path.join(workdir, "segmenter-g2", "done.json")) as f:
+        assert 0 < json.load(f)["results"]["val_miou_crops"] <= 100  # monitored while training
+    tags = {v.tag for path in glob.glob(os.path.join(workdir, "segmenter-g2", "logs", "train", "*"))
+            for event in tf.compat.v1.train.summary_iterator(path) for v in event.summary.value}
+    assert {"epoch_loss", "epoch_val_miou", "epoch_learning_rate"} <= tags, tags
 
 
 def test_metrics_and_quality_floor(tiny_run):

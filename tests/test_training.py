@@ -158,3 +158,26 @@ def test_a_stage_repeats_itself_whatever_ran_before_in_the_process(tiny_data, tm
         loop.train(str(tmp_path / name), "seeder", lambda: seeder.build(cfg, 3), losses.multilabel_loss(),
                    make_dataset, cfg.seeder.train, ctx.strategy())
     np.testing.assert_array_equal(first_batches[0], first_batches[1])
+
+
+def test_val_miou_monitor_matches_a_numpy_scoring():
+    """ValMiou: logits upsampled with the net's geometry, argmax, void ignored, mIoU, in percent."""
+    from tfguided.eval import metrics
+    from tfguided.scoremaps import upsample
+    from tfguided.train.monitor import ValMiou
+
+    net = _tiny_net(3)
+    rng = np.random.default_rng(5)
+    images = rng.uniform(0, 255, (5, 32, 32, 3)).astype(np.float32)
+    targets = rng.integers(0, 3, (5, 32, 32)).astype(np.uint8)
+    targets[:, :4] = 255
+    monitor = ValMiou(net, tf.data.Dataset.from_tensor_slices((images, targets)).batch(2), 3)
+    conf = np.zeros((3, 3), np.int64)
+    for image, target in zip(images, targets):
+        logits = net(image[None], training=False)[0].numpy()
+        pred = upsample(logits, (32, 32), net.output_stride, net.output_offset).argmax(-1)
+        conf += metrics.confusion_matrix(target, pred, 3)
+    logs = {}
+    monitor.on_epoch_end(0, logs)
+    assert logs["val_miou"] == pytest.approx(metrics.mean_iou(conf))
+    assert 0 < logs["val_miou"] < 100

@@ -148,6 +148,7 @@ class SegmenterConfig:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     crf_loss: str = "none"       # supp. C "crf-loss": none | deeplab | sec (CRF parameter set)
     crf_loss_weight: float = 1.0  # SEC [18] adds its constrain-to-boundary loss with weight 1
+    monitor_images: int = 64     # eval images scored (val_miou in TensorBoard) every Keras epoch; 0: off
 
 
 @dataclasses.dataclass

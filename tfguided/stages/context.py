@@ -29,7 +29,7 @@ SECTIONS = {
                  "evaluate"),
     "export": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
 }
-NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels")
+NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels", "segmenter.monitor_images")
 GUIDE_FREE = ("seeder", "classifier", "saliency", "guide")  # what --guide=gt does not depend on
 NETWORKS = ("seeder", "classifier", "saliency")
 

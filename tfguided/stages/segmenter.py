@@ -4,10 +4,11 @@ With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is add
 """
 
 from tfguided.configs import CRF_PARAMS
-from tfguided.data import pipelines
+from tfguided.data import pipelines, records
 from tfguided.models import deeplab, pretrained
 from tfguided.train import loop, losses
 from tfguided.train.crf_loss import ConstrainToBoundary
+from tfguided.train.monitor import ValMiou
 
 
 def build(cfg, num_classes):
@@ -47,5 +48,18 @@ def run(ctx, out_dir):
     build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), weights)
     _, history = loop.train(out_dir, "segmenter", build_model, loss,
                             lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
-                            wrap=crf_loss_wrapper(cfg))
-    return {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}
+                            wrap=crf_loss_wrapper(cfg), monitors=monitors(ctx))
+    results = {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}
+    if "val_miou" in history:
+        results["val_miou_crops"] = history["val_miou"][-1]
+    return results
+
+
+def monitors(ctx):
+    """The val-mIoU callback on fixed crops of the first segmenter.monitor_images eval images."""
+    cfg = ctx.config.segmenter
+    if cfg.monitor_images <= 0:
+        return ()
+    crops = records.dataset(ctx.voc_dir, ctx.config.data.eval_split).take(cfg.monitor_images).map(
+        pipelines.segmentation_example(cfg.net.input_size, train=False, scale=cfg.net.scale)).batch(16).cache()
+    return (lambda net: ValMiou(net, crops, ctx.config.num_classes + 1),)

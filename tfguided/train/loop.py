@@ -42,12 +42,14 @@ def epoch_plan(steps, steps_per_epoch):
     return steps // per_epoch, per_epoch
 
 
-def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy, metrics=(), wrap=None):
+def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy, metrics=(), wrap=None,
+          monitors=()):
     """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
 
     `make_dataset()` returns the training batches; `wrap` (optional) turns the built net into
     the model that is fitted, e.g. one adding a loss term (tfguided/train/crf_loss.py); the net
-    itself is what is saved and returned. The random state is set from train_cfg.seed before
+    itself is what is saved and returned. `monitors`: functions net -> Keras callback that add
+    epoch logs (tfguided/train/monitor.py), run before TensorBoard writes them. The random state is set from train_cfg.seed before
     the dataset (its shuffle and per-example augmentation seeds take the global seed) and the
     weights are made, so a run from scratch repeats whatever ran before it in the process.
     """
@@ -61,6 +63,7 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     callbacks = [
         StopOnNaN(stage),
         keras.callbacks.BackupAndRestore(os.path.join(stage_dir, "backup"), delete_checkpoint=True),
+        *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
