@@ -69,6 +69,11 @@ flags.DEFINE_string("init_weights", None, "ImageNet weights for every network: V
                     "v1's .h5 without the top at the net's alpha (e.g. ../shared/data/weights/"
                     "mobilenet_2_5_224_tf_no_top.h5); default: the preset's net.init (voc12: "
                     "'imagenet', downloaded once by keras.applications; CPU presets: random).")
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+                  "Training arithmetic of every network: mixed_float16 on GPUs (with loss scaling), "
+                  "mixed_bfloat16 on TPUs and recent CPUs; logits and losses stay float32.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile every training step (not with --crf_loss, whose "
+                  "CRF runs outside the graph). Default: Keras decides (XLA on GPUs where it can).")
 flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and build the stage's networks "
                   "at full size (shapes, parameter counts) without data or training.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
@@ -91,6 +96,11 @@ def flag_overrides(base):
             raise ValueError(f"--init_weights={FLAGS.init_weights}: {backbone} weights, but no network "
                              f"of preset {FLAGS.preset!r} has net.backbone={backbone}")
         out += [f"{s}.net.init={FLAGS.init_weights}" for s in sections]
+    trained = ("seeder", "classifier", "saliency", "segmenter")
+    if FLAGS.precision != "float32":
+        out += [f"{s}.train.precision={FLAGS.precision}" for s in trained]
+    if FLAGS.jit_compile:
+        out += [f"{s}.train.jit_compile=true" for s in trained]
     if FLAGS.crf_seed != "none":
         out.append(f"guide.crf_seed={FLAGS.crf_seed}")
     if FLAGS.crf_loss != "none":

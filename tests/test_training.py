@@ -181,3 +181,34 @@ def test_val_miou_monitor_matches_a_numpy_scoring():
     monitor.on_epoch_end(0, logs)
     assert logs["val_miou"] == pytest.approx(metrics.mean_iou(conf))
     assert 0 < logs["val_miou"] < 100
+
+
+def _train_losses(tmp_path, **train):
+    """Losses of 6 steps of the tiny net through loop.train with the given TrainConfig fields."""
+    from tfguided.train import loop
+
+    x, y = _batch(8)
+    cfg = configs.TrainConfig(steps=6, steps_per_epoch=1, batch_size=4, optimizer="adam",
+                              learning_rate=1e-3, last_layer_lr_mult=1.0, **train)
+    data = lambda: tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    net, history = loop.train(str(tmp_path), "segmenter", lambda: _tiny_net(7), losses.UpsampledSparseCrossEntropy(),
+                              data, cfg, tf.distribute.get_strategy())
+    return net, history["loss"]
+
+
+def test_mixed_bfloat16_computes_in_16_bits_with_float32_logits(tmp_path):
+    net, mixed = _train_losses(tmp_path / "mixed", precision="mixed_bfloat16")
+    assert net.get_layer("conv1_1").compute_dtype == "bfloat16"
+    assert net.get_layer("fc8").compute_dtype == "float32" and net.output.dtype == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored for what follows
+    _, full = _train_losses(tmp_path / "full")
+    assert np.all(np.isfinite(mixed)) and mixed[-1] < mixed[0]
+    np.testing.assert_allclose(mixed, full, rtol=0.03)  # bfloat16 keeps 8 bits of mantissa
+
+
+def test_jit_compiled_training_matches_the_plain_one(tmp_path):
+    _, jit = _train_losses(tmp_path / "jit", jit_compile=True)
+    _, plain = _train_losses(tmp_path / "plain")
+    np.testing.assert_allclose(jit, plain, rtol=1e-4)
+    with pytest.raises(ValueError, match="train.precision='half'"):
+        _train_losses(tmp_path / "bad", precision="half")

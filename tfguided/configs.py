@@ -64,6 +64,9 @@ class TrainConfig:
     steps: int = 8000
     steps_per_epoch: int = 500    # how often Keras logs and checkpoints
     seed: int = 0
+    precision: str = "float32"    # float32 | mixed_float16 (GPUs) | mixed_bfloat16 (TPUs, recent
+                                  # CPUs): the nets compute in 16 bits, logits and loss stay float32
+    jit_compile: bool = False     # XLA-compile the training step (not with segmenter.crf_loss)
 
 
 @dataclasses.dataclass

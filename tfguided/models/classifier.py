@@ -27,7 +27,7 @@ class VggClassifier(keras.Model):
                                    kernel_regularizer=vgg.regularizer(weight_decay), name=name)(x)
             x = keras.layers.ReLU(name=name + "_relu")(x)  # its own layer: backprop seeders swap it
             x = keras.layers.Dropout(dropout, name="drop" + name[-1])(x)
-        logits = keras.layers.Dense(num_classes, name=LAST_LAYER,
+        logits = keras.layers.Dense(num_classes, name=LAST_LAYER, dtype="float32",  # float32 logits
                                     kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                     kernel_regularizer=vgg.regularizer(weight_decay))(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "classifier"), **kwargs)

@@ -34,7 +34,7 @@ class LargeFov(keras.Model):
         x = keras.layers.Dropout(dropout, name="drop6")(x)
         x = vgg.conv(x, fc_units, 1, "fc7", weight_decay, False)
         x = keras.layers.Dropout(dropout, name="drop7")(x)
-        logits = keras.layers.Conv2D(num_classes, 1, name=LAST_LAYER,
+        logits = keras.layers.Conv2D(num_classes, 1, name=LAST_LAYER, dtype="float32",  # float32 logits
                                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                      kernel_regularizer=vgg.regularizer(weight_decay))(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "largefov"), **kwargs)
@@ -59,7 +59,7 @@ class DeepLabV2(keras.Model):
     def __init__(self, num_classes=2, weight_decay=5e-4, input_size=None, **kwargs):
         inputs = keras.Input((input_size, input_size, 3), name="image")
         x = resnet.resnet101_trunk(inputs, weight_decay)
-        logits = resnet.Aspp(num_classes, weight_decay=weight_decay, name=LAST_LAYER)(x)
+        logits = resnet.Aspp(num_classes, weight_decay=weight_decay, name=LAST_LAYER, dtype="float32")(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "deeplab_v2"), **kwargs)
         self.backbone = "resnet101"
         self.output_stride, self.output_offset = resnet.output_geometry()

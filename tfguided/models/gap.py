@@ -65,10 +65,10 @@ class GapNet(keras.Model):
             if spec[name] is not None:
                 kernel, dilation = spec[name]
                 x = vgg.conv(x, fc_units, kernel, name, weight_decay, False, dilation)
-        cams = keras.layers.Conv2D(num_classes, 1, name=CAM_LAYER,
+        cams = keras.layers.Conv2D(num_classes, 1, name=CAM_LAYER, dtype="float32",  # mixed precision:
                                    kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-                                   kernel_regularizer=vgg.regularizer(weight_decay))(x)
-        logits = keras.layers.GlobalAveragePooling2D(name="gap")(cams)
+                                   kernel_regularizer=vgg.regularizer(weight_decay))(x)  # float32 logits
+        logits = keras.layers.GlobalAveragePooling2D(name="gap", dtype="float32")(cams)
         super().__init__(inputs, logits, name=kwargs.pop("name", arch), **kwargs)
         self.convs, self.backbone = tuple(convs), backbone
         self.output_stride, self.output_offset = geometry

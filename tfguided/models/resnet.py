@@ -77,7 +77,7 @@ class Aspp(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_classes, self.rates, self.weight_decay = num_classes, tuple(rates), weight_decay
         self.branches = [keras.layers.Conv2D(
-            num_classes, 3, padding="same", dilation_rate=rate, name=f"rate{rate}",
+            num_classes, 3, padding="same", dilation_rate=rate, name=f"rate{rate}", dtype=self.dtype_policy,
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
             kernel_regularizer=vgg.regularizer(weight_decay)) for rate in self.rates]
 

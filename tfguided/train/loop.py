@@ -5,6 +5,7 @@ BackupAndRestore: a killed run resumes from the last epoch, and it is deleted wh
 completes) and `model.keras` (written atomically at the end).
 """
 
+import contextlib
 import math
 import os
 import sys
@@ -55,10 +56,17 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     """
     keras.utils.set_random_seed(train_cfg.seed)
     dataset = make_dataset()
-    with strategy.scope():
+    with strategy.scope(), precision_policy(train_cfg.precision):
         net = build_model()
         model = wrap(net) if wrap else net
-        model.compile(optimizer=build_optimizer(train_cfg), loss=loss, metrics=list(metrics))
+        if train_cfg.jit_compile and not getattr(model, "supports_jit", True):
+            raise ValueError(f"{stage}.train.jit_compile: {model.name} cannot be XLA-compiled (the "
+                             f"crf-loss calls the CRF through tf.py_function); drop --jit_compile")
+        optimizer = build_optimizer(train_cfg)
+        if train_cfg.precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
+                      jit_compile=True if train_cfg.jit_compile else "auto")  # auto: XLA on GPUs
     epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
     callbacks = [
         StopOnNaN(stage),
@@ -70,6 +78,21 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
                         callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     save_model(net, os.path.join(stage_dir, MODEL_FILE))
     return net, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def precision_policy(name):
+    """Keras' global dtype policy `name` while the nets are built, float32 again after."""
+    if name not in PRECISIONS:
+        raise ValueError(f"train.precision={name!r}: choose one of {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def save_model(model, path):
