@@ -136,6 +136,8 @@ def main(argv):
             return 0
         check_workdir(workdir)
         ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
+        if FLAGS.strategy == "multi_worker":
+            ctx.strategy()  # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything
         results = pipeline.ensure(ctx, stage)
     except (ValueError, OSError, KeyError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -10,10 +10,11 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 
 from tfguided import configs, files
 from tfguided.data import records
-from tfguided.train.strategy import make_strategy
+from tfguided.train.strategy import is_chief, make_strategy, worker_task
 
 DONE = "done.json"
 # Config sections each stage's result depends on (transitively).
@@ -56,6 +57,26 @@ class Context:
         if self._strategy is None:
             self._strategy = make_strategy(self.strategy_name)
         return self._strategy
+
+    @property
+    def is_chief(self):
+        """False on the other workers of a multi_worker run: they train with the chief but write
+        nothing, and wait for the chief's result of every stage that is not training."""
+        return self.strategy_name != "multi_worker" or is_chief(self.strategy())
+
+    def wait_done(self, stage, poll=2.0, log=print):
+        """Waits until the chief has finished `stage` here (its done.json; for data, the
+        manifests); returns its results."""
+        ready = ((lambda: all(os.path.exists(os.path.join(d, records.MANIFEST)) for d in
+                              [self.voc_dir] + ([self.msra_dir] if self.needs_msra else [])))
+                 if stage == "data" else lambda: self.is_done(stage))
+        last = 0.0
+        while not ready():
+            if time.time() - last > 60:
+                log(f"[{stage}] worker {worker_task(self.strategy())}: waiting for the chief")
+                last = time.time()
+            time.sleep(poll)
+        return {} if stage == "data" else self.results(stage)
 
     def global_batch(self, train_cfg):
         """train.batch_size is per replica; tf.data batches the global batch, Keras splits it."""

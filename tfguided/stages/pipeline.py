@@ -1,5 +1,7 @@
 """Runs a stage after the stages it needs, like make: a finished stage (done.json) is reused."""
 
+import os
+import shutil
 import time
 
 from tfguided import configs
@@ -38,10 +40,17 @@ def dependencies(ctx, stage):
     raise ValueError(f"--stage={stage!r}: choose one of {', '.join(STAGES)}")
 
 
+def trains_a_network(ctx, stage):
+    return stage in ("seeder", "classifier", "segmenter") or (
+        stage == "saliency" and ctx.config.saliency.method == "net")
+
+
 def ensure(ctx, stage, log=print):
     """Builds `stage` and whatever it needs; returns its results dict."""
     for dep in dependencies(ctx, stage):
         ensure(ctx, dep, log)
+    if not ctx.is_chief:
+        return ensure_as_worker(ctx, stage, log)
     if stage == "data":
         return data.run(ctx)
     directory = ctx.stage_dir(stage)
@@ -56,6 +65,21 @@ def ensure(ctx, stage, log=print):
     ctx.mark_done(stage, results)
     log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
     return results
+
+
+def ensure_as_worker(ctx, stage, log):
+    """A multi_worker run's other workers: a network stage is trained together with the chief,
+    in a scratch folder deleted afterwards; any other stage is the chief's, waited for."""
+    if not trains_a_network(ctx, stage) or ctx.is_done(stage):
+        return ctx.wait_done(stage, log=log)
+    task_type, task_id = worker_task(ctx.strategy())
+    scratch = os.path.join(ctx.stage_dir(stage), f".{task_type}-{task_id}")
+    log(f"[{stage}] training with the chief ({task_type} {task_id}; scratch {scratch})")
+    try:
+        RUNNERS[stage](ctx, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return ctx.wait_done(stage, log=log)
 
 
 NETWORK_BUILDERS = {

@@ -68,6 +68,8 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
                       jit_compile=True if train_cfg.jit_compile else "auto")  # auto: XLA on GPUs
     epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
+    print(f"{stage}: {train_cfg.steps} steps on {strategy.num_replicas_in_sync} replica(s), "
+          f"{train_cfg.batch_size} images per replica")
     callbacks = [
         StopOnNaN(stage),
         keras.callbacks.BackupAndRestore(os.path.join(stage_dir, "backup"), delete_checkpoint=True),

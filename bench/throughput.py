@@ -1,0 +1,93 @@
+"""Guide-stage and input-pipeline throughput on a preset's real data:
+python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.json
+
+  guide     the guide stage's labelling loop (CAM seeds from the trained seeder, the saliency,
+            G2 with its dense CRF on the images at their own size) over the training split:
+            images/s, and images/s per core (issue 5 goal: >= 25 on VOC-size images)
+  input     the segmenter's tf.data training batches drawn alone (batches/s), against the
+            training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
+
+Needs the workdir's seeder and saliency stages (run the preset's guide stage first); prints the
+figures and writes them as JSON.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfguided import configs, files, parallel  # noqa: E402
+from tfguided.data import records  # noqa: E402
+from tfguided.stages import guide, pipeline, segmenter  # noqa: E402
+from tfguided.stages.context import Context  # noqa: E402
+from tfguided.models import deeplab  # noqa: E402
+from tfguided.train import losses, optim  # noqa: E402
+from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
+
+
+def guide_throughput(ctx):
+    """(images, seconds) of one pass of the guide stage's labelling over the training split."""
+    count = records.read_manifest(ctx.voc_dir)["splits"][ctx.config.data.train_split]["count"]
+    start = time.time()
+    done = sum(1 for _ in guide.labelled(ctx, ctx.config.data.train_split))
+    assert done == count
+    return done, time.time() - start
+
+
+def input_ratio(ctx, batches=60):
+    """(pipeline batches/s, training steps/s) for the segmenter at its preset batch size."""
+    cfg = ctx.config.segmenter
+    data = segmenter.training_batches(ctx)
+    iterator = iter(data)
+    next(iterator)  # fill the cache and the prefetch buffer first
+    start = time.time()
+    for _ in range(batches):
+        next(iterator)
+    pipeline_rate = batches / (time.time() - start)
+    net = segmenter.build(ctx.config, ctx.config.num_classes)
+    net.compile(optim.build_optimizer(cfg.train),
+                losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(cfg.net.backbone, cfg.net.output_stride)))
+    one = data.take(1).cache().repeat()
+    net.fit(one, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+    start = time.time()
+    steps = max(10, batches // 4)
+    net.fit(one, steps_per_epoch=steps, epochs=1, verbose=0)
+    return pipeline_rate, steps / (time.time() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="voc_mini")
+    parser.add_argument("--workdir", default=None, help="default: runs/<preset>")
+    parser.add_argument("--data_dir", default=None)
+    parser.add_argument("--out", default=None, help="JSON file for the figures")
+    args = parser.parse_args()
+    configure_cpu_threads()
+    cfg = configs.preset(args.preset)
+    ctx = Context(cfg, args.workdir or os.path.join("runs", args.preset), args.data_dir)
+    pipeline.ensure(ctx, "saliency")
+    pipeline.ensure(ctx, "seeder")
+    cores = parallel.cpu_count()
+    images, seconds = guide_throughput(ctx)
+    pipeline_rate, step_rate = input_ratio(ctx)
+    figures = {
+        "preset": args.preset, "cores": cores, "guide": cfg.guide.strategy,
+        "guide_images": images, "guide_seconds": round(seconds, 1),
+        "guide_images_per_s": round(images / seconds, 2),
+        "guide_images_per_s_per_core": round(images / seconds / cores, 2),
+        "input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
+        "input_to_step_ratio": round(pipeline_rate / step_rate, 1),
+        "segmenter_batch": cfg.segmenter.train.batch_size,
+    }
+    print(json.dumps(figures, indent=2))
+    if args.out:
+        files.atomic_write_json(args.out, figures)
+
+
+if __name__ == "__main__":
+    main()
