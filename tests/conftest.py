@@ -55,3 +55,17 @@ def tiny_run(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("tiny_run"))
     proc = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}"])
     return workdir, proc.stdout
+
+
+def gradient_support_centre(model, images, i):
+    """The mean of the first and last image rows that reach output cell (i, i) (by gradient):
+    where the cell is centred, if its receptive field is symmetric."""
+    import numpy as np
+    import tensorflow as tf
+
+    images = tf.constant(images, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        cell = tf.reduce_sum(model(images, training=False)[:, i, i])
+    rows = np.nonzero(np.abs(tape.gradient(cell, images).numpy()).sum(axis=(0, 2, 3)))[0]
+    return (rows.min() + rows.max()) / 2
