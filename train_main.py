@@ -64,8 +64,9 @@ flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
                   "tf.distribute strategy: mirrored = all GPUs (or all logical CPUs); multi_worker = "
                   "MultiWorkerMirroredStrategy from TF_CONFIG; default = no distribution.")
-flags.DEFINE_string("init_weights", None, "ImageNet weights for every network: VGG-16's .h5 with "
-                    "the top, as keras.applications saves it, or with net.backbone=mobilenet MobileNet "
+flags.DEFINE_string("init_weights", None, "ImageNet weights for the networks of the file's backbone: "
+                    "VGG-16's .h5 with the top, as keras.applications saves it; ResNet-101's without "
+                    "the top (net.backbone=resnet101, voc12's saliency net); or MobileNet "
                     "v1's .h5 without the top at the net's alpha (e.g. ../shared/data/weights/"
                     "mobilenet_2_5_224_tf_no_top.h5); default: the preset's net.init (voc12: "
                     "'imagenet', downloaded once by keras.applications; CPU presets: random).")
@@ -96,7 +97,8 @@ def flag_overrides(base):
             raise ValueError(f"--init_weights={FLAGS.init_weights}: {backbone} weights, but no network "
                              f"of preset {FLAGS.preset!r} has net.backbone={backbone}")
         out += [f"{s}.net.init={FLAGS.init_weights}" for s in sections]
-    trained = ("seeder", "classifier", "saliency", "segmenter")
+    trained = [s for s in ("seeder", "classifier", "saliency", "segmenter")
+               if s != "saliency" or base.saliency.method == "net"]  # MB+ trains nothing
     if FLAGS.precision != "float32":
         out += [f"{s}.train.precision={FLAGS.precision}" for s in trained]
     if FLAGS.jit_compile:

@@ -7,8 +7,8 @@ python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.
   input     the segmenter's tf.data training batches drawn alone (batches/s), against the
             training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
 
-Needs the workdir's seeder and saliency stages (run the preset's guide stage first); prints the
-figures and writes them as JSON.
+Builds (or reuses) the workdir's guide stage and what it needs; prints the figures and writes
+them as JSON.
 """
 
 import argparse
@@ -70,8 +70,7 @@ def main():
     configure_cpu_threads()
     cfg = configs.preset(args.preset)
     ctx = Context(cfg, args.workdir or os.path.join("runs", args.preset), args.data_dir)
-    pipeline.ensure(ctx, "saliency")
-    pipeline.ensure(ctx, "seeder")
+    pipeline.ensure(ctx, "guide")  # the seeder and saliency, and the shards the segmenter reads
     cores = parallel.cpu_count()
     images, seconds = guide_throughput(ctx)
     pipeline_rate, step_rate = input_ratio(ctx)

@@ -54,7 +54,10 @@ def test_saved_model_serves_a_real_photo_without_tfguided(exported, tmp_path):
     model = loop.load_model(os.path.join(workdir, "segmenter-g2"))
     expected = full_size_fn(model, configs.preset("tiny").segmenter.net.scale)(image)
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
-    np.testing.assert_array_equal(served["labels"], expected.argmax(-1))
+    top2 = np.sort(expected, axis=-1)[..., -2:]
+    clear = top2[..., 1] - top2[..., 0] > 1e-4  # pixels that are not near-ties
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(served["labels"][clear], expected.argmax(-1)[clear])
     with open(os.path.join(path, "class_names.txt")) as f:
         assert f.read().split() == records.read_manifest(os.path.join(workdir, "data", "voc"))["class_names"]
 

@@ -1,6 +1,7 @@
 """The `voc` converter on the real VOC photos in ../shared/data: ids, bytes, sizes, labels kept."""
 
 import os
+import struct
 
 import cv2
 import numpy as np
@@ -117,6 +118,13 @@ def test_over_large_image_is_refused_at_the_pixel_limit(tmp_path):
     with pytest.raises(ValueError, match=r"2007_000032\.jpg: 500x281 is 140,500 pixels, over the limit of 140,000"):
         voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False, max_pixels=140_000)
     voc.convert(str(root), str(tmp_path / "out"), splits=("train",), verbose=False, max_pixels=140_500)
+    from tfguided.data import imageio
+
+    huge = tmp_path / "huge.png"  # a header claiming 10 gigapixels: refused before any decoding
+    huge.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" +
+                     struct.pack(">II", 100_000, 100_000) + b"\x08\x02\x00\x00\x00" + b"\0" * 4)
+    with pytest.raises(ValueError, match=r"huge\.png: 100000x100000 is 10,000,000,000 pixels"):
+        imageio.read_image_file(str(huge))
 
 
 @pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK"])

@@ -192,7 +192,8 @@ VOC_MINI_SALIENCY_FRACTION = 0.3
 
 def class_defaults(cls=None):
     """A `cls` (default: Config) whose every section is at its own class's defaults, not at the
-    value a parent's field gives it (Config's saliency net is ResNet-101, NetConfig's VGG-16):
+    value a parent's field gives it (SaliencyConfig's net is ResNet-101, NetConfig()'s VGG-16;
+    Config's saliency filters target classes, SaliencyConfig()'s does not):
     what a field missing from an older stored config meant when it was written."""
     cls = cls or Config
     sections = {f.name: class_defaults(f.default_factory().__class__) for f in dataclasses.fields(cls)

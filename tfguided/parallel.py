@@ -18,6 +18,8 @@ def ordered_map(fn, items, args, workers=None):
     the GIL, so threads would not help), started with `spawn` because TensorFlow is not safe to
     fork; at most 2 x workers calls are in flight, so memory stays bounded on long splits. `fn`
     must be importable (a module-level function). workers=None: one per core; 1: inline.
+    Spawned workers import the main script's modules first (for train_main.py, TensorFlow: a few
+    seconds and a few hundred MB each, once per call), so use it for work of minutes.
     """
     workers = cpu_count() if workers is None else workers
     if workers <= 1:

@@ -15,7 +15,6 @@ import tensorflow as tf
 from absl import app, flags
 
 from tfguided import files
-from tfguided.crf import crf_labels
 from tfguided.data import imageio, labelmap
 
 flags.DEFINE_string("model", None, "SavedModel directory written by --stage=export.")
@@ -52,6 +51,8 @@ def predict_file(model, path, out_dir, crf=None, crf_iterations=10, alpha=0.5):
     result = model.serve(tf.constant(image))
     labels = result["labels"].numpy()
     if crf:
+        from tfguided.crf import crf_labels  # pydensecrf only when asked for
+
         labels = crf_labels(image, result["probabilities"].numpy(), crf, crf_iterations)
     stem = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0])
     files.atomic_write_bytes(stem + ".png", labelmap.encode_label_png(labels))

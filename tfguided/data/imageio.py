@@ -1,6 +1,7 @@
 """Image files: reading with a check, decoding bytes, writing atomically (OpenCV, RGB order)."""
 
 import os
+import struct
 
 import cv2
 import numpy as np
@@ -20,19 +21,42 @@ def decode_image(data, path="<bytes>"):
     return bgr[..., ::-1]
 
 
+def header_size(data):
+    """(height, width) from a PNG or JPEG header without decoding, or None for other formats."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return height, width
+    pos = 2 if data[:2] == b"\xff\xd8" else len(data)
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            return struct.unpack(">HH", data[pos + 5:pos + 9])
+        pos += 2 + length
+    return None
+
+
 def read_image_file(path, max_pixels=MAX_PIXELS):
-    """Returns (bytes, height, width) of an image file after proving it decodes and is at most
-    `max_pixels` large."""
+    """Returns (bytes, height, width) of an image file after proving it is at most `max_pixels`
+    large (from its header when it is a PNG or JPEG, before any decoding) and decodes."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: image listed but file missing") from None
+    size = header_size(data)
+    if size:
+        _check_pixels(path, *size, max_pixels)
     height, width = decode_image(data, path).shape[:2]
+    _check_pixels(path, height, width, max_pixels)
+    return data, height, width
+
+
+def _check_pixels(path, height, width, max_pixels):
     if height * width > max_pixels:
         raise ValueError(f"{path}: {width}x{height} is {height * width:,} pixels, over the limit of "
                          f"{max_pixels:,} (--max_pixels)")
-    return data, height, width
 
 
 def write_image(path, rgb, quality=95):

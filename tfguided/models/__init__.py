@@ -1,4 +1,5 @@
-"""Networks: the VGG-16 trunk, the GAP seeders of Table 6, the VGG-16 classifier, DeepLab-v1 LargeFOV.
+"""Networks: the VGG-16 and MobileNet trunks, the GAP seeders of Table 6, the VGG-16 classifier,
+DeepLab-v1 LargeFOV, and DeepLab-v2 ResNet-101 with ASPP (the saliency net).
 
 Importing this package registers the model classes with Keras, so saved models load.
 """

@@ -16,7 +16,6 @@ it is ResNet-101's without the top, copied the same way.
 """
 
 import keras
-import numpy as np
 
 from tfguided.models import mobilenet, resnet
 
@@ -145,7 +144,8 @@ def _initialise_by_name(model, weights, backbone):
         layer = model.get_layer(name)
         expected = [tuple(w.shape) for w in layer.get_weights()]
         if expected != [v.shape for v in values]:
+            hint = "net.width must be the file's alpha" if backbone == "mobilenet" else "not ResNet-101's file?"
             raise ValueError(f"{name}: {backbone} weights {[v.shape for v in values]} do not fit "
-                             f"{expected}; net.width must be the file's alpha")
+                             f"{expected}; {hint}")
         layer.set_weights(values)
     return model

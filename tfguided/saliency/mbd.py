@@ -21,6 +21,7 @@ import numpy as np
 
 from tfguided.data.imageio import decode_image
 
+VERSION = 1  # of the maps the saliency stage stores: raise it when the computation changes
 WORKING_SIDE = 300  # MB+ resizes the long side to 300 px
 BORDER = 0.1        # border regions: 10% of the side
 
@@ -116,6 +117,7 @@ def read_map_png(path):
     """A `map_png` file -> saliency in [0, 1], float32 [H, W]."""
     data = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if data is None or data.dtype != np.uint16 or data.ndim != 2:
-        raise FileNotFoundError(f"{path}: missing or not a 16-bit MB+ saliency map; rerun the saliency "
-                                f"stage (delete {os.path.dirname(os.path.dirname(path))}/done.json)")
+        raise FileNotFoundError(f"{path}: missing or not a 16-bit MB+ saliency map; delete it and "
+                                f"{os.path.dirname(os.path.dirname(path))}/done.json, then rerun the "
+                                f"saliency stage (it remakes the missing maps)")
     return data.astype(np.float32) / 65535

@@ -87,7 +87,10 @@ class Context:
         if stage in ("guide", "segmenter", "evaluate", "export"):
             if self.guide_strategy == "gt":
                 return GUIDE_FREE
-            return tuple(s for s in NETWORKS if s not in configs.GUIDE_NEEDS.get(self.guide_strategy, NETWORKS))
+            needs = configs.GUIDE_NEEDS.get(self.guide_strategy, NETWORKS)
+            if "saliency" in needs and self.saliency_filters_targets:
+                needs = tuple(needs) + ("seeder",)  # the seeder chose the saliency training images
+            return tuple(s for s in NETWORKS if s not in needs)
         if stage == "seed_eval" and self.config.seeder.arch not in configs.BACKPROP_SEEDERS:
             return ("classifier",)
         if stage == "saliency" and not self.saliency_filters_targets:

@@ -8,6 +8,7 @@ from tfguided import configs
 
 from tfguided.stages import data, evaluate, export, guide, saliency, seed_eval, seeder, segmenter
 from tfguided.stages.context import Context, describe
+from tfguided.train.strategy import worker_task
 
 RUNNERS = {"seeder": seeder.run, "classifier": seeder.run_classifier, "saliency": saliency.run,
            "guide": guide.run, "segmenter": segmenter.run, "evaluate": evaluate.run,
@@ -69,16 +70,15 @@ def ensure(ctx, stage, log=print):
 
 def ensure_as_worker(ctx, stage, log):
     """A multi_worker run's other workers: a network stage is trained together with the chief,
-    in a scratch folder deleted afterwards; any other stage is the chief's, waited for."""
+    in a scratch folder deleted afterwards (the stage's work after training is the chief's);
+    any other stage is the chief's, waited for."""
     if not trains_a_network(ctx, stage) or ctx.is_done(stage):
         return ctx.wait_done(stage, log=log)
     task_type, task_id = worker_task(ctx.strategy())
     scratch = os.path.join(ctx.stage_dir(stage), f".{task_type}-{task_id}")
     log(f"[{stage}] training with the chief ({task_type} {task_id}; scratch {scratch})")
-    try:
-        RUNNERS[stage](ctx, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    RUNNERS[stage](ctx, scratch)  # on failure the scratch keeps the worker's checkpoint for the rerun
+    shutil.rmtree(scratch, ignore_errors=True)
     return ctx.wait_done(stage, log=log)
 
 

@@ -58,6 +58,8 @@ def train_classifier(ctx, out_dir, section):
                                 lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), weights),
                                 losses.multilabel_loss(), lambda: training_batches(ctx, section),
                                 getattr(cfg, section).train, ctx.strategy())
+    if not ctx.is_chief:
+        return {"final_loss": history["loss"][-1]}  # the rest is the chief's
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,
                                  getattr(cfg, section).net.input_size)
     print(f"{section}: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
@@ -82,7 +84,8 @@ def run(ctx, out_dir):
         results = fit_mean_shape(ctx, out_dir)
     else:
         results = train_classifier(ctx, out_dir, "seeder")
-    seed_eval.write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
+    if ctx.is_chief:
+        seed_eval.write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
     return results
 
 

@@ -1,7 +1,8 @@
 """Validation mIoU while the segmenter trains, for TensorBoard (issue 5: "mIoU on val at intervals").
 
-A quick look, not the protocol: fixed centre-padded crops of the first `segmenter.monitor_images`
-eval images at the training input size, scored against their ground truth (void ignored) at every
+A quick look, not the protocol: one fixed crop (padded at the bottom and right where smaller,
+at a fixed position) of each of the first `segmenter.monitor_images` eval images at the training
+input size, scored against their ground truth (void ignored) at every
 Keras epoch (`train.steps_per_epoch` steps). The evaluate stage gives the real figure.
 """
 
