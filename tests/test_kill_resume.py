@@ -35,7 +35,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     run_cli(args[1:3] + ["--stage=data"])  # the data first, so that the kill lands in training
     backup = tmp_path / "seeder,seeder.train.steps=240" / "backup"
     proc = _start(args)
-    _kill_when(proc, lambda: (backup / "training_metadata.json").exists())  # >= 1 epoch saved
+    _kill_when(proc, lambda: (backup / "training_metadata.json.bkp").exists())  # >= 2 epochs saved
     out = run_cli(args).stdout
     epochs = [int(e) for e in re.findall(r"Epoch (\d+)/6", out)]
     assert epochs and epochs[0] > 1, f"restarted from epoch {epochs[:1]}:\n{out[-2000:]}"

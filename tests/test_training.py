@@ -213,3 +213,15 @@ def test_jit_compiled_training_matches_the_plain_one(tmp_path):
     np.testing.assert_allclose(jit, plain, rtol=1e-4)
     with pytest.raises(ValueError, match="train.precision='half'"):
         _train_losses(tmp_path / "bad", precision="half")
+
+
+def test_a_backup_half_written_when_killed_is_dropped_not_fatal(tmp_path, capsys):
+    """SIGKILL in the middle of the first checkpoint leaves an empty metadata file (and maybe
+    broken weights); the rerun says so and trains from the start instead of crashing."""
+    backup = tmp_path / "run" / "backup"
+    backup.mkdir(parents=True)
+    (backup / "training_metadata.json").write_text("")
+    (backup / "latest.weights.h5").write_bytes(b"not hdf5")
+    _, losses_after = _train_losses(tmp_path / "run")
+    assert "unreadable" in capsys.readouterr().out and len(losses_after) == 6
+    assert not backup.exists()

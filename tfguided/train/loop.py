@@ -6,8 +6,10 @@ completes) and `model.keras` (written atomically at the end).
 """
 
 import contextlib
+import json
 import math
 import os
+import shutil
 import sys
 
 import keras
@@ -32,6 +34,30 @@ class StopOnNaN(keras.callbacks.Callback):
                 f"{self.stage}: loss became {loss} at step {int(self.model.optimizer.iterations)}; "
                 f"lower the learning rate (--override={self.stage}.train.learning_rate=...) or check "
                 f"the data")
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore, keeping the previous checkpoint too (`double_checkpoint`), and
+    surviving a kill in the middle of its own save: a half-written metadata file falls back to
+    the previous checkpoint as a half-written weights file does, and with none to fall back on
+    the backup is dropped and training starts over (one epoch lost at most)."""
+
+    def __init__(self, backup_dir):
+        super().__init__(backup_dir, delete_checkpoint=True, double_checkpoint=True)
+
+    def _load_model(self):
+        try:
+            super()._load_model()
+        except json.JSONDecodeError as e:
+            raise OSError(f"{self._training_metadata_path}: {e}") from e
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as e:
+            print(f"backup {self.backup_dir} unreadable ({e}); training from the start")
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+            self.model._initial_epoch = 0
 
 
 def epoch_plan(steps, steps_per_epoch):
@@ -72,7 +98,7 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
           f"{train_cfg.batch_size} images per replica")
     callbacks = [
         StopOnNaN(stage),
-        keras.callbacks.BackupAndRestore(os.path.join(stage_dir, "backup"), delete_checkpoint=True),
+        Backup(os.path.join(stage_dir, "backup")),
         *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
