@@ -52,7 +52,7 @@ def test_missing_predecessor_model_is_named(tiny_run, tmp_path):
     shutil.copytree(workdir, copy)
     os.remove(copy / "seeder" / loop.MODEL_FILE)
     proc = run_cli(["train_main.py", "--stage=guide", "--preset=tiny", f"--workdir={copy}",
-                    "--guide=seeds"], check=False)
+                    "--guide=seeds", "--override=guide.tau=0.33"], check=False)  # a guide not made yet
     assert proc.returncode == 2
     assert f"{copy / 'seeder' / loop.MODEL_FILE}: trained model missing; run its stage first" in proc.stdout
 

@@ -18,6 +18,10 @@ def _start(args):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def _run(args):
+    return run_cli(["train_main.py"] + args)
+
+
 def _kill_when(proc, ready, timeout=600):
     """SIGKILLs `proc` as soon as ready() holds; fails if it ended first."""
     start = time.time()
@@ -32,11 +36,11 @@ def _kill_when(proc, ready, timeout=600):
 
 def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     args = ["--stage=seeder", "--preset=tiny", f"--workdir={tmp_path}", "--override=seeder.train.steps=240"]
-    run_cli(args[1:3] + ["--stage=data"])  # the data first, so that the kill lands in training
+    _run(["--stage=data"] + args[1:3])  # the data first, so that the kill lands in training
     backup = tmp_path / "seeder,seeder.train.steps=240" / "backup"
     proc = _start(args)
     _kill_when(proc, lambda: (backup / "training_metadata.json.bkp").exists())  # >= 2 epochs saved
-    out = run_cli(args).stdout
+    out = _run(args).stdout
     epochs = [int(e) for e in re.findall(r"Epoch (\d+)/6", out)]
     assert epochs and epochs[0] > 1, f"restarted from epoch {epochs[:1]}:\n{out[-2000:]}"
     assert epochs[-1] == 6 and "[seeder] done" in out
@@ -46,7 +50,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
 def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path):
     args = ["--stage=guide", "--preset=tiny", f"--workdir={tmp_path}",
             "--override=data.examples_per_shard=20"]
-    run_cli(args)  # seeder, saliency and a first guide; then the guide again, killed mid-write
+    _run(args)  # seeder, saliency and a first guide; then the guide again, killed mid-write
     guide_dir = tmp_path / "guide-g2,data.examples_per_shard=20"
     first = records.read_manifest(str(guide_dir))["splits"]["train"]
     os.remove(guide_dir / "done.json")
@@ -54,7 +58,7 @@ def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path
     proc = _start(args)
     _kill_when(proc, lambda: not (guide_dir / records.MANIFEST).exists() and any(
         p.stat().st_mtime > start for p in guide_dir.glob("train-*.tfrecord")))
-    run_cli(args)
+    _run(args)
     again = records.read_manifest(str(guide_dir))["splits"]["train"]
     assert again["count"] == first["count"] == 240 and again["ids"] == first["ids"]
     ids = [ex["id"] for ex in records.iterate_numpy(str(guide_dir), "train")]

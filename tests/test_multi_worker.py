@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -20,6 +22,10 @@ def _free_ports(n):
     return ports
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Keras 3 (3.15 with TF 2.21) cannot fit() under MultiWorkerMirroredStrategy: 'Attempt to convert "
+    "a value (PerReplica...) to a Tensor', also in a five-line model and with run_eagerly "
+    "(keras-team/keras#20585, tensorflow/tensorflow#72388, open). Strict: this fails once it works."))
 def test_two_workers_on_loopback_train_together_and_only_the_chief_writes(tmp_path):
     cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
     args = [sys.executable, "train_main.py", "--stage=seeder", "--preset=tiny", "--strategy=multi_worker",
