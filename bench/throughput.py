@@ -25,7 +25,6 @@ from tfguided import configs, files, parallel  # noqa: E402
 from tfguided.data import records  # noqa: E402
 from tfguided.stages import guide, pipeline, segmenter  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
-from tfguided.models import deeplab  # noqa: E402
 from tfguided.train import losses, optim  # noqa: E402
 from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
@@ -50,8 +49,7 @@ def input_ratio(ctx, batches=60):
         next(iterator)
     pipeline_rate = batches / (time.time() - start)
     net = segmenter.build(ctx.config, ctx.config.num_classes)
-    net.compile(optim.build_optimizer(cfg.train),
-                losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(cfg.net.backbone, cfg.net.output_stride)))
+    net.compile(optim.build_optimizer(cfg.train), losses.segmentation_loss(cfg.net))
     one = data.take(1).cache().repeat()
     net.fit(one, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
     start = time.time()

@@ -18,7 +18,7 @@ def _trunk_model(output_stride, width=0.25, size=None):
 
 @pytest.fixture(scope="module")
 def imagenet():
-    return mobilenet.imagenet_weights(shared_path(*WEIGHTS), 0.25)
+    return pretrained.imagenet_weights(shared_path(*WEIGHTS), "mobilenet", 0.25)
 
 
 def test_undilated_trunk_with_the_imagenet_file_is_keras_mobilenet(imagenet):

@@ -46,8 +46,7 @@ def overlay(image, labels, alpha):
 
 def predict_file(model, path, out_dir, crf=None, crf_iterations=10, alpha=0.5):
     """Labels one image file; returns the label map (uint8 [H, W]) after writing both outputs."""
-    image, _, _ = imageio.read_image_file(path)
-    image = imageio.decode_image(image, path)
+    _, image = imageio.read_image(path)
     result = model.serve(tf.constant(image))
     labels = result["labels"].numpy()
     if crf:

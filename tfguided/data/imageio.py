@@ -37,9 +37,9 @@ def header_size(data):
     return None
 
 
-def read_image_file(path, max_pixels=MAX_PIXELS):
-    """Returns (bytes, height, width) of an image file after proving it is at most `max_pixels`
-    large (from its header when it is a PNG or JPEG, before any decoding) and decodes."""
+def read_image(path, max_pixels=MAX_PIXELS):
+    """(bytes, RGB uint8 [H, W, 3]) of an image file, after proving it is at most `max_pixels`
+    large (from its header when it is a PNG or JPEG, before any decoding)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -48,9 +48,15 @@ def read_image_file(path, max_pixels=MAX_PIXELS):
     size = header_size(data)
     if size:
         _check_pixels(path, *size, max_pixels)
-    height, width = decode_image(data, path).shape[:2]
-    _check_pixels(path, height, width, max_pixels)
-    return data, height, width
+    image = decode_image(data, path)
+    _check_pixels(path, *image.shape[:2], max_pixels)
+    return data, image
+
+
+def read_image_file(path, max_pixels=MAX_PIXELS):
+    """Returns (bytes, height, width) of an image file after proving it decodes (`read_image`)."""
+    data, image = read_image(path, max_pixels)
+    return data, image.shape[0], image.shape[1]
 
 
 def _check_pixels(path, height, width, max_pixels):

@@ -80,11 +80,3 @@ def load_mobilenet(width, weights):
     return keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=width, include_top=False,
                                         weights=weights)
 
-
-def imagenet_weights(init, width):
-    """None for init='random', else {layer name: weight list} of every conv and BatchNorm layer."""
-    if init == "random":
-        return None
-    net = load_mobilenet(width, init)
-    return {layer.name: layer.get_weights() for layer in net.layers
-            if layer.name.startswith("conv") and layer.get_weights()}

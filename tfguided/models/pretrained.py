@@ -69,9 +69,9 @@ def imagenet_weights(init, backbone="vgg16", width=1.0):
     if init == "random":
         return None
     if backbone == "mobilenet":
-        return mobilenet.imagenet_weights(init, width)
+        return weights_by_name(mobilenet.load_mobilenet(width, init))
     if backbone == "resnet101":
-        return resnet.imagenet_weights(init)
+        return weights_by_name(resnet.load_resnet101(init))
     vgg = load_vgg16(init)
     weights = {}
     for layer in vgg.layers:
@@ -83,6 +83,11 @@ def imagenet_weights(init, backbone="vgg16", width=1.0):
     kernel6, b6, kernel7, b7 = decimated_fc(vgg)
     weights["fc6"], weights["fc7"] = [kernel6, b6], [kernel7, b7]
     return weights
+
+
+def weights_by_name(net):
+    """{layer name: weight list} of every layer with weights (a headless keras.applications net)."""
+    return {layer.name: layer.get_weights() for layer in net.layers if layer.get_weights()}
 
 
 def _check_full_vgg(model):

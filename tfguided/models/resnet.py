@@ -105,10 +105,3 @@ def load_resnet101(weights):
     """keras.applications.ResNet101 without its top, from 'imagenet' or a .h5 path."""
     return keras.applications.ResNet101(include_top=False, weights=weights, input_shape=(224, 224, 3))
 
-
-def imagenet_weights(init):
-    """None for init='random', else {layer name: weight list} of every conv and BatchNorm layer."""
-    if init == "random":
-        return None
-    net = load_resnet101(init)
-    return {layer.name: layer.get_weights() for layer in net.layers if layer.get_weights()}

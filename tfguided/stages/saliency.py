@@ -88,7 +88,7 @@ def run(ctx, out_dir):
     if cfg.saliency.method != "net":
         raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     net = cfg.saliency.net
-    loss = losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
+    loss = losses.segmentation_loss(net)
     kept, total = target_free_ids(ctx, out_dir) if ctx.saliency_filters_targets else (None, None)
     weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     _, history = loop.train(out_dir, "saliency", lambda: pretrained.initialise(build(cfg), weights), loss,

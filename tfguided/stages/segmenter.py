@@ -43,7 +43,7 @@ def crf_loss_wrapper(cfg):
 def run(ctx, out_dir):
     cfg = ctx.config
     net = cfg.segmenter.net
-    loss = losses.UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
+    loss = losses.segmentation_loss(net)
     weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), weights)
     _, history = loop.train(out_dir, "segmenter", build_model, loss,
