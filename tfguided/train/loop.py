@@ -16,6 +16,7 @@ import keras
 
 from tfguided import files, models  # noqa: F401  (registers the model classes)
 from tfguided.train.optim import build_optimizer
+from tfguided.train.strategy import fitting
 
 MODEL_FILE = "model.keras"
 
@@ -103,8 +104,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
         *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
-    history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    with fitting(model, strategy):
+        history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                            callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     save_model(net, os.path.join(stage_dir, MODEL_FILE))
     return net, {k: [float(v) for v in vals] for k, vals in history.history.items()}
 

@@ -6,10 +6,14 @@ mirrored      MirroredStrategy over every GPU; without GPUs, over every logical 
               cross-device machinery (measured: 1028 vs 286 ms per seeder step on 2 cores).
 multi_worker  MultiWorkerMirroredStrategy; the cluster comes from the TF_CONFIG variable. Every
               worker runs the same command; only the chief writes (tfguided/stages/pipeline.py).
+              Keras 3 needs a work-around to fit under it (`fitting`).
 default       TensorFlow's default (no distribution).
 """
 
+import contextlib
+
 import tensorflow as tf
+from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 _MADE = {}
@@ -50,6 +54,44 @@ def is_chief(strategy):
     if task_type == "chief":
         return True
     return task_type == "worker" and task_id == 0 and "chief" not in strategy.cluster_resolver.cluster_spec().as_dict()
+
+
+def in_multi_worker_mode(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
+        strategy.extended._in_multi_worker_mode()
+
+
+_keras_reduce_per_replica = keras_tf_trainer.reduce_per_replica
+
+
+def _reduce_per_replica(values, strategy, reduction):
+    if in_multi_worker_mode(strategy) and reduction in ("auto", "mean"):
+        return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+    return _keras_reduce_per_replica(values, strategy, reduction)
+
+
+@contextlib.contextmanager
+def fitting(model, strategy):
+    """The context in which `model.fit` runs under `strategy`.
+
+    Keras 3 (3.15 with TF 2.21; keras-team/keras#20585, tensorflow/tensorflow#72388) cannot fit
+    under a MultiWorkerMirroredStrategy spanning several workers, for two reasons: its symbolic
+    build averages a distributed data batch outside a replica context, and it averages each
+    scalar log along axis 0 across workers. The work-around, for that strategy only: the model
+    forgets the strategy it was built under (Keras then builds while tracing the step and takes
+    the strategy from the enclosing scope, which this context opens), and scalar logs are
+    averaged over replicas with axis=None. tests/test_multi_worker.py trains on two processes.
+    """
+    if not in_multi_worker_mode(strategy):
+        yield
+        return
+    if not hasattr(model, "_distribute_strategy") or not hasattr(keras_tf_trainer, "reduce_per_replica"):
+        raise RuntimeError("this Keras version changed the internals the multi_worker work-around "
+                           "needs (tfguided/train/strategy.py: fitting); use --strategy=mirrored")
+    keras_tf_trainer.reduce_per_replica = _reduce_per_replica
+    model._distribute_strategy = None
+    with strategy.scope():
+        yield
 
 
 def configure_cpu_threads():
