@@ -1,9 +1,11 @@
 """Guide-stage and input-pipeline throughput on a preset's real data:
 python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.json
+    [--override=guide.crf.downscale=2 ...]
 
   guide     the guide stage's labelling loop (CAM seeds from the trained seeder, the saliency,
             G2 with its dense CRF on the images at their own size) over the training split:
-            images/s, and images/s per core (issue 5 goal: >= 25 on VOC-size images)
+            images/s, images/s per core (issue 5 goal: >= 25 on VOC-size images), and the
+            labels' quality against the ground truth (so a faster setting shows what it costs)
   input     the segmenter's tf.data training batches drawn alone (batches/s), against the
             training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
 
@@ -23,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfguided import configs, files, parallel  # noqa: E402
 from tfguided.data import records  # noqa: E402
+from tfguided.eval import metrics  # noqa: E402
 from tfguided.stages import guide, pipeline, segmenter  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train import losses, optim  # noqa: E402
@@ -30,12 +33,16 @@ from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
 
 def guide_throughput(ctx):
-    """(images, seconds) of one pass of the guide stage's labelling over the training split."""
+    """(images, seconds, quality) of one pass of the guide stage's labelling over the training
+    split; quality: the guide stage's supervision figures (quality.json)."""
     count = records.read_manifest(ctx.voc_dir)["splits"][ctx.config.data.train_split]["count"]
+    stats = metrics.GuideStats(ctx.config.num_classes + 1)
     start = time.time()
-    done = sum(1 for _ in guide.labelled(ctx, ctx.config.data.train_split))
+    for done, item in enumerate(guide.labelled(ctx, ctx.config.data.train_split), 1):
+        if item["gt"] is not None:
+            stats.add(item["gt"], item["guide"], item["foreground"])
     assert done == count
-    return done, time.time() - start
+    return done, time.time() - start, stats.results()
 
 
 def input_ratio(ctx, batches=60):
@@ -64,19 +71,22 @@ def main():
     parser.add_argument("--workdir", default=None, help="default: runs/<preset>")
     parser.add_argument("--data_dir", default=None)
     parser.add_argument("--out", default=None, help="JSON file for the figures")
+    parser.add_argument("--override", action="append", default=[],
+                        help="section.field=value on top of the preset (repeatable), as train_main.py")
     args = parser.parse_args()
     configure_cpu_threads()
-    cfg = configs.preset(args.preset)
+    cfg = configs.override(configs.preset(args.preset), args.override)
     ctx = Context(cfg, args.workdir or os.path.join("runs", args.preset), args.data_dir)
     pipeline.ensure(ctx, "guide")  # the seeder and saliency, and the shards the segmenter reads
     cores = parallel.cpu_count()
-    images, seconds = guide_throughput(ctx)
+    images, seconds, quality = guide_throughput(ctx)
     pipeline_rate, step_rate = input_ratio(ctx)
     figures = {
-        "preset": args.preset, "cores": cores, "guide": cfg.guide.strategy,
+        "preset": args.preset, "overrides": args.override, "cores": cores, "guide": cfg.guide.strategy,
         "guide_images": images, "guide_seconds": round(seconds, 1),
         "guide_images_per_s": round(images / seconds, 2),
         "guide_images_per_s_per_core": round(images / seconds / cores, 2),
+        "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"},
         "input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
         "input_to_step_ratio": round(pipeline_rate / step_rate, 1),
         "segmenter_batch": cfg.segmenter.train.batch_size,

@@ -170,13 +170,13 @@ def test_saliency_trains_only_on_images_without_target_classes(tiny_run):
     """saliency.exclude_target_score (§6.1: MSRA images of Pascal categories left out): the ids
     kept are those where the seeder, run here directly, gives every class less than the
     threshold; the threshold is the median top score so about half go."""
-    import keras
     import numpy as np
 
     from tfguided.data import pipelines
+    from tfguided.train import loop
 
     workdir, _ = tiny_run
-    seeder = keras.models.load_model(os.path.join(workdir, "seeder", "model.keras"))
+    seeder = loop.load_model(os.path.join(workdir, "seeder"))
     size = seeder.input_size
     msra_dir = os.path.join(workdir, "data", "msra")
     top = {}

@@ -102,3 +102,24 @@ def test_dense_crf_rejects_mismatched_image():
     image, probs, _ = edge_case()
     with pytest.raises(ValueError, match="differ"):
         dense_crf(image[:, :50], probs)
+
+
+@pytest.mark.parametrize("params", ["deeplab", "sec"])
+def test_dense_crf_at_half_size_agrees_with_full_size(params):
+    """crf.downscale=2: the CRF on the image shrunk by 2 with kernels halved, probabilities
+    resized back: the input's shape (odd sizes too), distributions, and the full-size CRF's
+    labels on nearly every pixel of the edge case."""
+    image, probs, truth = edge_case(size=61)
+    image, probs, truth = image[:45], probs[:45], truth[:45]
+    full = dense_crf(image, probs, params)
+    half = dense_crf(image, probs, params, downscale=2.0)
+    assert half.shape == probs.shape and half.dtype == np.float32
+    np.testing.assert_allclose(half.sum(axis=-1), 1.0, atol=1e-4)
+    assert np.mean(half.argmax(-1) == full.argmax(-1)) > 0.95
+    assert np.mean(half.argmax(-1) == truth) > 0.95
+
+
+def test_dense_crf_refuses_a_downscale_below_one():
+    image, probs, _ = edge_case()
+    with pytest.raises(ValueError, match="downscale 0.5"):
+        dense_crf(image, probs, downscale=0.5)

@@ -94,6 +94,8 @@ class NetConfig:
 class CrfConfig:
     params: str = "deeplab"      # deeplab | sec (supp. C.1)
     iterations: int = 10
+    downscale: float = 1.0       # > 1: run on the image shrunk by this (kernels keep their reach
+                                 # in the image): a speed switch; the paper's CRF runs at full size
 
 
 @dataclasses.dataclass

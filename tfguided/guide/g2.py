@@ -38,7 +38,8 @@ def crf_inside(image, component, touching, params):
         for c in classes], axis=-1)
     total = blurred.sum(axis=-1, keepdims=True)
     probs = np.where(total > 1e-6, blurred / np.maximum(total, 1e-6), 1.0 / len(classes))
-    q = dense_crf(image[y0:y1, x0:x1], probs, params.crf.params, params.crf.iterations)
+    q = dense_crf(image[y0:y1, x0:x1], probs, params.crf.params, params.crf.iterations,
+                  downscale=params.crf.downscale)
     labels = np.asarray(classes, np.uint8)[q.argmax(axis=-1)]
     return (y0, y1, x0, x1), labels
 

@@ -113,7 +113,7 @@ def signals(model, images, class_index, method):
     return tf.reduce_max(tf.abs(grads), axis=-1).numpy()
 
 
-def localisation_maps(image, signal_maps, crf_params="deeplab", crf_iterations=10):
+def localisation_maps(image, signal_maps, crf_params="deeplab", crf_iterations=10, crf_downscale=1.0):
     """RGB uint8 [H, W, 3], signals [S, S, L] (one per label) -> normalised maps [H, W, L]."""
     height, width = image.shape[:2]
     if signal_maps.shape[-1] == 0:
@@ -125,6 +125,7 @@ def localisation_maps(image, signal_maps, crf_params="deeplab", crf_iterations=1
     maps = maps / np.maximum(maps.reshape(-1, maps.shape[-1]).max(axis=0), 1e-12)
     scores = np.concatenate([1.0 - maps.max(axis=-1, keepdims=True), maps], axis=-1)
     scores = np.maximum(scores, 1e-6)
-    q = dense_crf(image, scores / scores.sum(-1, keepdims=True), crf_params, crf_iterations)[..., 1:]
+    q = dense_crf(image, scores / scores.sum(-1, keepdims=True), crf_params, crf_iterations,
+                  downscale=crf_downscale)[..., 1:]
     kept = maps * q
     return (kept / np.maximum(kept.reshape(-1, kept.shape[-1]).max(axis=0), 1e-12)).astype(np.float32)

@@ -42,7 +42,7 @@ def cam_seeds(cams, labels, image_shape, tau=0.2, geometry=GAP_HIGHRES_GEOMETRY)
     return seeds_from_maps(normalised_class_maps(cams, labels, image_shape, geometry), labels, tau)
 
 
-def crf_seeds(image, maps, labels, tau, params="sec", iterations=10):
+def crf_seeds(image, maps, labels, tau, params="sec", iterations=10, downscale=1.0):
     """Supp. C "crf-seed": the seeds refined by a dense CRF (`params`: deeplab | sec).
 
     Unaries: background scored tau everywhere against each class's normalised map, so the CRF's
@@ -53,5 +53,5 @@ def crf_seeds(image, maps, labels, tau, params="sec", iterations=10):
     scores = np.concatenate([np.full(maps.shape[:2] + (1,), tau, np.float32), maps], axis=-1)
     scores = np.maximum(scores, 1e-6)
     probs = scores / scores.sum(axis=-1, keepdims=True)
-    best = dense_crf(image, probs, params, iterations).argmax(axis=-1)
+    best = dense_crf(image, probs, params, iterations, downscale=downscale).argmax(axis=-1)
     return np.asarray([0] + [int(c) for c in labels], np.uint8)[best]

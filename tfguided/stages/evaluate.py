@@ -40,7 +40,7 @@ def run(ctx, out_dir):
 
     crf = cfg.evaluate.crf
     stream = parallel.ordered_map(crf_labels, predicted(), lambda item: (item[1], item[3], crf.params,
-                                                                        crf.iterations))
+                                                                        crf.iterations, crf.downscale))
     for n, ((image_id, image, gt, probs), pred_crf) in enumerate(stream, 1):
         pred = probs.argmax(-1).astype(np.uint8)
         conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)

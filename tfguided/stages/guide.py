@@ -8,13 +8,12 @@ for g0/g1/g2, the classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size times saliency.net.scale (as trained on crops), padded
-with the mean colour. The
-per-image labelling (CAM seeds, saliency threshold, G0/G2 with its dense CRF) is plain
-numpy/OpenCV, wrapped in tf.py_function inside a tf.data pipeline; G1 calls the classifier per
-image in the main loop. (Not Dataset.from_generator: after one, this process trained 2x slower
-with 7x the system time; measured.) Output: guide-label shards (image, guide, ground truth where
-known) in the records format, `quality.json` (Table 2's supervision columns where ground truth
-exists), PNG panels and TensorBoard images.
+with the mean colour. The per-image labelling (CAM seeds, saliency threshold, G0/G2 with its
+dense CRF) is plain numpy/OpenCV in one worker process per core (pydensecrf holds the GIL, so
+threads would not help); G1 calls the classifier per image in the main loop. Output:
+guide-label shards (image, guide, ground truth where known) in the records format,
+`quality.json` (Table 2's supervision columns where ground truth exists), PNG panels and
+TensorBoard images.
 """
 
 import os
@@ -22,7 +21,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfguided import files
+from tfguided import files, parallel
 from tfguided.configs import GUIDE_NEEDS
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
@@ -52,7 +51,8 @@ def image_seeds(image, labels, cams, cam_geometry, guide_cfg):
     set (supp. C "crf-seed")."""
     maps = normalised_class_maps(cams, labels, image.shape[:2], cam_geometry)
     if guide_cfg.crf_seed != "none":
-        return crf_seeds(image, maps, labels, guide_cfg.tau, guide_cfg.crf_seed, guide_cfg.crf.iterations)
+        return crf_seeds(image, maps, labels, guide_cfg.tau, guide_cfg.crf_seed, guide_cfg.crf.iterations,
+                         guide_cfg.crf.downscale)
     return seeds_from_maps(maps, labels, guide_cfg.tau)
 
 
@@ -125,16 +125,25 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
-def _optional(array):
-    return array if array.size else None
+def label_example(image_bytes, image_id, labels, cams, cam_geometry, saliency, mask_bytes, guide_cfg):
+    """One image's (guide, seeds, foreground) from its encoded image and network outputs, numpy
+    and OpenCV only (a worker process runs it). `saliency`: probabilities [H, W], or the path of
+    the saliency stage's MB+ map; guide None for G1 (its classifier runs in the main process)."""
+    image = imageio.decode_image(image_bytes, image_id)
+    gt = (labelmap.decode_label_png(mask_bytes, image_id)
+          if guide_cfg.strategy == "oracle" and mask_bytes else None)  # the oracle's saliency
+    saliency_prob = read_map_png(saliency) if isinstance(saliency, str) else saliency
+    seeds, fg = guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg)
+    guide = None if guide_cfg.strategy == "g1" else make_guide(image, labels, seeds, fg, guide_cfg, image_id)
+    return guide, seeds, fg
 
 
 def labelled(ctx, split, batch_size=16):
     """Per image of `split`: id, encoded image, labels, ground truth (PNG bytes, and decoded or
     None), guide, seeds and saliency foreground (None where the strategy does not use them).
 
-    The networks run batched on the device; each batch's per-image labelling is a tf.data
-    pipeline mapping a tf.py_function (numpy/OpenCV) over the images, in parallel, in order.
+    The networks run batched in this process; the per-image labelling (`label_example`, G2's
+    dense CRF included) runs in one worker process per core, in order (tfguided/parallel.py).
     """
     guide_cfg = ctx.config.guide
     needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
@@ -146,52 +155,39 @@ def labelled(ctx, split, batch_size=16):
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
                 if "classifier" in needs else None)
     size = ctx.config.seeder.net.input_size
-    empty = np.zeros((0, 0), np.uint8)
 
-    def label_fn(image_id, image_bytes, mask_bytes, labels, cams, saliency, shape):
-        image_id = image_id.numpy().decode()
-        image = imageio.decode_image(image_bytes.numpy(), image_id)
-        height, width = shape.numpy()
-        labels = labels.numpy()
-        labels = labels[labels > 0]
-        gt = (labelmap.decode_label_png(mask_bytes.numpy(), image_id)
-              if guide_cfg.strategy == "oracle" and mask_bytes.numpy() else None)  # the oracle's saliency
-        geometry = (resized_geometry(seeder.output_stride, seeder.output_offset, size, (height, width))
-                    if seeder else None)
-        saliency_prob = (read_map_png(mbd_map_path(ctx.stage_dir("saliency"), image_id))
-                         if saliency_method == "mbd"
-                         else saliency.numpy()[:height, :width])
-        seeds, fg = guide_inputs(image, labels, cams.numpy(), geometry, saliency_prob, gt, guide_cfg)
-        guide = (empty if guide_cfg.strategy == "g1" else
-                 make_guide(image, labels, seeds, fg, guide_cfg, image_id))
-        return (guide, empty if seeds is None else seeds,
-                empty if fg is None else fg.astype(np.uint8))
+    def network_outputs():
+        for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
+            cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
+            saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
+                        if saliency_fn else None)
+            for j, image_id in enumerate(batch["id"].numpy()):
+                image_id = image_id.decode()
+                labels = batch["labels"][j].numpy()
+                height, width = batch["shape"][j].numpy()
+                yield {
+                    "id": image_id, "image": batch["image"][j].numpy(), "labels": labels[labels > 0],
+                    "mask_png": batch["mask"][j].numpy(),
+                    "cams": None if cams is None else cams[j],
+                    "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
+                                                      (height, width)) if seeder else None),
+                    "saliency": (mbd_map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
+                                 else None if saliency is None else saliency[j, :height, :width]),
+                }
 
-    def label(ex):
-        guide, seeds, fg = tf.py_function(label_fn, [ex["id"], ex["image"], ex["mask"], ex["labels"],
-                                                     ex["cams"], ex["saliency"], ex["shape"]],
-                                          [tf.uint8] * 3)
-        return {"guide": guide, "seeds": seeds, "foreground": fg}
+    def args(item):
+        return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
+                item["saliency"], item["mask_png"], guide_cfg)
 
-    for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
-        n = int(tf.shape(batch["image"])[0])
-        batch["cams"] = cam_fn(batch["seeder_input"]) if cam_fn else tf.zeros([n, 1, 1, 1])
-        batch["saliency"] = (saliency_fn(batch.pop("centred") + pipelines.IMAGENET_MEAN)[..., 1]
-                             if saliency_fn else tf.zeros([n, 1, 1]))
-        per_image = tf.data.Dataset.from_tensor_slices(batch).map(
-            label, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        for j, out in enumerate(per_image.as_numpy_iterator()):
-            labels = batch["labels"][j].numpy()
-            mask = batch["mask"][j].numpy()
-            image_id = batch["id"][j].numpy().decode()
-            item = {"id": image_id, "image": batch["image"][j].numpy(), "labels": labels[labels > 0],
-                    "mask_png": mask, "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
-                    "guide": _optional(out["guide"]), "seeds": _optional(out["seeds"]),
-                    "foreground": None if out["foreground"].size == 0 else out["foreground"] > 0}
-            if guide_cfg.strategy == "g1":
-                item["guide"] = guide_g1(imageio.decode_image(item["image"], image_id), item["labels"],
-                                         item["foreground"], score_fn, guide_cfg)
-            yield item
+    for item, (guide, seeds, fg) in parallel.ordered_map(label_example, network_outputs(), args):
+        mask = item["mask_png"]
+        item = {key: item[key] for key in ("id", "image", "labels", "mask_png")}
+        item.update(gt=labelmap.decode_label_png(mask, item["id"]) if mask else None,
+                    guide=guide, seeds=seeds, foreground=fg)
+        if guide_cfg.strategy == "g1":
+            item["guide"] = guide_g1(imageio.decode_image(item["image"], item["id"]), item["labels"],
+                                     fg, score_fn, guide_cfg)
+        yield item
 
 
 def panel_items(item):

@@ -86,7 +86,8 @@ def _backprop_maps(ctx, split, limit):
 
     for image_id, image, labels, gt, signal_maps in _batched(ctx, split, limit, size, per_label_signals):
         yield image_id, image, labels, gt, backprop.localisation_maps(
-            image, signal_maps, ctx.config.seeder.crf.params, ctx.config.seeder.crf.iterations)
+            image, signal_maps, ctx.config.seeder.crf.params, ctx.config.seeder.crf.iterations,
+            ctx.config.seeder.crf.downscale)
 
 
 def heatmap(maps):
