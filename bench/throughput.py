@@ -4,8 +4,10 @@ python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.
 
   guide     the guide stage's labelling loop (CAM seeds from the trained seeder, the saliency,
             G2 with its dense CRF on the images at their own size) over the training split:
-            images/s, images/s per core (issue 5 goal: >= 25 on VOC-size images), and the
-            labels' quality against the ground truth (so a faster setting shows what it costs)
+            images/s, images/s per core (issue 5 goal: >= 25 on VOC-size images), the same
+            after the first image (without loading the models and starting the worker
+            processes: the rate on a long split), and the labels' quality against the ground
+            truth (so a faster setting shows what it costs)
   input     the segmenter's tf.data training batches drawn alone (batches/s), against the
             training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
 
@@ -33,16 +35,19 @@ from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
 
 def guide_throughput(ctx):
-    """(images, seconds, quality) of one pass of the guide stage's labelling over the training
-    split; quality: the guide stage's supervision figures (quality.json)."""
+    """One pass of the guide stage's labelling over the training split: (images, seconds, seconds
+    to the first labelled image (models loaded, worker processes started), quality); quality:
+    the guide stage's supervision figures (quality.json)."""
     count = records.read_manifest(ctx.voc_dir)["splits"][ctx.config.data.train_split]["count"]
     stats = metrics.GuideStats(ctx.config.num_classes + 1)
     start = time.time()
     for done, item in enumerate(guide.labelled(ctx, ctx.config.data.train_split), 1):
+        if done == 1:
+            first = time.time() - start
         if item["gt"] is not None:
             stats.add(item["gt"], item["guide"], item["foreground"])
     assert done == count
-    return done, time.time() - start, stats.results()
+    return done, time.time() - start, first, stats.results()
 
 
 def input_ratio(ctx, batches=60):
@@ -79,13 +84,16 @@ def main():
     ctx = Context(cfg, args.workdir or os.path.join("runs", args.preset), args.data_dir)
     pipeline.ensure(ctx, "guide")  # the seeder and saliency, and the shards the segmenter reads
     cores = parallel.cpu_count()
-    images, seconds, quality = guide_throughput(ctx)
+    images, seconds, first, quality = guide_throughput(ctx)
     pipeline_rate, step_rate = input_ratio(ctx)
     figures = {
         "preset": args.preset, "overrides": args.override, "cores": cores, "guide": cfg.guide.strategy,
         "guide_images": images, "guide_seconds": round(seconds, 1),
         "guide_images_per_s": round(images / seconds, 2),
         "guide_images_per_s_per_core": round(images / seconds / cores, 2),
+        "guide_seconds_to_first_image": round(first, 1),
+        "guide_images_per_s_after_first": round((images - 1) / (seconds - first), 2),
+        "guide_images_per_s_per_core_after_first": round((images - 1) / (seconds - first) / cores, 2),
         "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"},
         "input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
         "input_to_step_ratio": round(pipeline_rate / step_rate, 1),

@@ -11,13 +11,15 @@ def cpu_count():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def ordered_map(fn, items, args, workers=None):
+def ordered_map(fn, items, args, workers=None, in_flight=None):
     """Yields (item, fn(*args(item))) for each item of `items`, in order.
 
     With more than one worker the calls run in worker processes (pydensecrf and numpy loops hold
     the GIL, so threads would not help), started with `spawn` because TensorFlow is not safe to
-    fork; at most 2 x workers calls are in flight, so memory stays bounded on long splits. `fn`
-    must be importable (a module-level function). workers=None: one per core; 1: inline.
+    fork; at most `in_flight` (default 2 x workers) calls are pending, so memory stays bounded on
+    long splits; make it larger when `items` come in bursts (a network's batch), so the workers
+    keep busy while the next burst is made. `fn` must be importable (a module-level function).
+    workers=None: one per core; 1: inline.
     Spawned workers import the main script's modules first (for train_main.py, TensorFlow: a few
     seconds and a few hundred MB each, once per call), so use it for work of minutes.
     """
@@ -26,12 +28,13 @@ def ordered_map(fn, items, args, workers=None):
         for item in items:
             yield item, fn(*args(item))
         return
+    in_flight = in_flight or 2 * workers
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
         pending = collections.deque()
         for item in items:
             pending.append((item, pool.submit(fn, *args(item))))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= in_flight:
                 done, future = pending.popleft()
                 yield done, future.result()
         while pending:

@@ -179,7 +179,8 @@ def labelled(ctx, split, batch_size=16):
         return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
                 item["saliency"], item["mask_png"], guide_cfg)
 
-    for item, (guide, seeds, fg) in parallel.ordered_map(label_example, network_outputs(), args):
+    labelling = parallel.ordered_map(label_example, network_outputs(), args, in_flight=3 * batch_size)
+    for item, (guide, seeds, fg) in labelling:
         mask = item["mask_png"]
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png")}
         item.update(gt=labelmap.decode_label_png(mask, item["id"]) if mask else None,
