@@ -1,6 +1,8 @@
 """A stage killed with SIGKILL (preemption) and rerun (issue 5): training continues from its last
-checkpoint instead of step 0, and guide shards come out complete, without duplicates."""
+checkpoint instead of step 0, and guide shards come out complete, without duplicates; the
+killed stage's labelling worker processes exit with it."""
 
+import glob
 import os
 import re
 import signal
@@ -22,16 +24,41 @@ def _run(args):
     return run_cli(["train_main.py"] + args)
 
 
+def _children(pid):
+    """Pids of the processes whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.split("/")[2]))
+    return out
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _kill_when(proc, ready, timeout=600):
-    """SIGKILLs `proc` as soon as ready() holds; fails if it ended first."""
+    """SIGKILLs `proc` as soon as ready() holds; fails if it ended first. Returns the pids of
+    its children at the time of the kill."""
     start = time.time()
     while not ready():
         assert proc.poll() is None, f"finished before it could be killed:\n{proc.stdout.read()[-3000:]}"
         assert time.time() - start < timeout, "never got ready to be killed"
         time.sleep(0.05)
+    children = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    return children
 
 
 def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
@@ -56,8 +83,13 @@ def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path
     os.remove(guide_dir / "done.json")
     start = time.time()
     proc = _start(args)
-    _kill_when(proc, lambda: not (guide_dir / records.MANIFEST).exists() and any(
+    workers = _kill_when(proc, lambda: not (guide_dir / records.MANIFEST).exists() and any(
         p.stat().st_mtime > start for p in guide_dir.glob("train-*.tfrecord")))
+    assert workers, "the guide stage labels in worker processes (tfguided/parallel.py)"
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "labelling workers outlived the killed stage"
     _run(args)
     again = records.read_manifest(str(guide_dir))["splits"]["train"]
     assert again["count"] == first["count"] == 240 and again["ids"] == first["ids"]

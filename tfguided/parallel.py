@@ -4,6 +4,8 @@ import collections
 import concurrent.futures
 import multiprocessing
 import os
+import threading
+import time
 
 
 def cpu_count():
@@ -19,7 +21,8 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
     fork; at most `in_flight` (default 2 x workers) calls are pending, so memory stays bounded on
     long splits; make it larger when `items` come in bursts (a network's batch), so the workers
     keep busy while the next burst is made. `fn` must be importable (a module-level function).
-    workers=None: one per core; 1: inline.
+    workers=None: one per core; 1: inline. A worker whose parent dies (SIGKILL, preemption)
+    exits within a second instead of lingering with its memory.
     Spawned workers import the main script's modules first (for train_main.py, TensorFlow: a few
     seconds and a few hundred MB each, once per call), so use it for work of minutes.
     """
@@ -30,7 +33,8 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
         return
     in_flight = in_flight or 2 * workers
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with_parent,
+                                                initargs=(os.getpid(),)) as pool:
         pending = collections.deque()
         for item in items:
             pending.append((item, pool.submit(fn, *args(item))))
@@ -40,3 +44,12 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
         while pending:
             done, future = pending.popleft()
             yield done, future.result()
+
+
+def exit_with_parent(parent_pid, poll_seconds=0.5):
+    """Starts a thread that ends this process once `parent_pid` is no longer its parent."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_seconds)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
