@@ -9,6 +9,7 @@ isolated seed (touching none) is kept. Everything else is background.
 
 import cv2
 import numpy as np
+from scipy.ndimage import find_objects
 
 from tfguided.configs import GuideConfig
 from tfguided.crf import dense_crf
@@ -17,69 +18,78 @@ from tfguided.guide.regions import components, salient_components, undecided_val
 
 
 def seed_components(seeds, connectivity, min_pixels):
-    """Seed label map -> list of (class, bool mask): connected components of each class's seeds."""
+    """Seed label map -> list of (class, box, mask): connected components of each class's seeds,
+    each as its bounding box (a pair of slices) and a bool mask of the box."""
     out = []
-    for c in np.unique(seeds):
+    for c in np.flatnonzero(np.bincount(seeds.ravel(), minlength=256)):
         if c == 0 or c == IGNORE:
             continue
         ids = components(seeds == c, connectivity, min_pixels)
-        out += [(int(c), ids == j) for j in np.unique(ids) if j != 0]
+        out += [(int(c), box, ids[box] == j) for j, box in enumerate(find_objects(ids), 1) if box]
     return out
 
 
-def crf_inside(image, component, touching, params):
-    """Labels of a component touched by >= 2 seed classes: CRF with blurred-seed unaries, argmax."""
-    ys, xs = np.nonzero(component)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+def _inside(box, mask, target):
+    """The part of a boxed `mask` inside the box `target`, as a bool array of target's shape."""
+    out = np.zeros((target[0].stop - target[0].start, target[1].stop - target[1].start), bool)
+    y0, y1 = max(box[0].start, target[0].start), min(box[0].stop, target[0].stop)
+    x0, x1 = max(box[1].start, target[1].start), min(box[1].stop, target[1].stop)
+    if y0 < y1 and x0 < x1:
+        out[y0 - target[0].start:y1 - target[0].start, x0 - target[1].start:x1 - target[1].start] = \
+            mask[y0 - box[0].start:y1 - box[0].start, x0 - box[1].start:x1 - box[1].start]
+    return out
+
+
+def crf_inside(image, box, touching, params):
+    """Labels over a component's box when >= 2 seed classes touch it: CRF with blurred-seed
+    unaries, argmax. `touching`: class -> [(box, mask)] of its seed components."""
     classes = sorted(touching)
     blurred = np.stack([
-        cv2.GaussianBlur(np.any([m[y0:y1, x0:x1] for m in touching[c]], axis=0).astype(np.float32),
+        cv2.GaussianBlur(np.any([_inside(b, m, box) for b, m in touching[c]], axis=0).astype(np.float32),
                          (0, 0), params.crf_unary_sigma)
         for c in classes], axis=-1)
     total = blurred.sum(axis=-1, keepdims=True)
     probs = np.where(total > 1e-6, blurred / np.maximum(total, 1e-6), 1.0 / len(classes))
-    q = dense_crf(image[y0:y1, x0:x1], probs, params.crf.params, params.crf.iterations,
-                  downscale=params.crf.downscale)
-    labels = np.asarray(classes, np.uint8)[q.argmax(axis=-1)]
-    return (y0, y1, x0, x1), labels
+    q = dense_crf(image[box], probs, params.crf.params, params.crf.iterations, downscale=params.crf.downscale)
+    return np.asarray(classes, np.uint8)[q.argmax(axis=-1)]
 
 
 def guide_g2(image, seeds, saliency_fg, params=None):
     """RGB uint8 [H, W, 3], seeds uint8 [H, W] (0 = background), saliency bool [H, W] -> guide uint8.
 
     `params` is a `GuideConfig` (min_component_fraction, connectivity, min_seed_pixels,
-    undecided, crf, crf_unary_sigma); the paper's values by default.
+    undecided, crf, crf_unary_sigma); the paper's values by default. Components are handled
+    within their bounding boxes (the same labels as whole-image masks, a fraction of the work).
     """
     params = params or GuideConfig()
     undecided = undecided_value(params)
     fg_ids = salient_components(saliency_fg, params)
     guide = np.zeros(seeds.shape, np.uint8)
-    touching = {}  # fg component id -> {class: [seed masks]}
+    touching = {}  # fg component id -> {class: [(box, seed mask)]}
     isolated, bleeding = [], []
-    for c, mask in seed_components(seeds, params.connectivity, params.min_seed_pixels):
-        hit = np.unique(fg_ids[mask])
+    for c, box, mask in seed_components(seeds, params.connectivity, params.min_seed_pixels):
+        under = fg_ids[box]
+        hit = np.unique(under[mask])
         hit = hit[hit != 0]
         if len(hit) == 0:
-            isolated.append((c, mask))
+            isolated.append((c, box, mask))
             continue
-        bleeding.append(mask & (fg_ids == 0))
+        bleeding.append((box, mask & (under == 0)))
         for i in hit:
-            touching.setdefault(int(i), {}).setdefault(c, []).append(mask)
-    for i in np.unique(fg_ids):
-        if i == 0:
+            touching.setdefault(int(i), {}).setdefault(c, []).append((box, mask))
+    for i, box in enumerate(find_objects(fg_ids), 1):
+        if box is None:
             continue
-        component = fg_ids == i
-        classes = touching.get(int(i), {})
+        component = fg_ids[box] == i
+        classes = touching.get(i, {})
         if len(classes) == 0:
-            guide[component] = undecided
+            guide[box][component] = undecided
         elif len(classes) == 1:
-            guide[component] = next(iter(classes))
+            guide[box][component] = next(iter(classes))
         else:
-            (y0, y1, x0, x1), labels = crf_inside(image, component, classes, params)
-            inside = component[y0:y1, x0:x1]
-            guide[y0:y1, x0:x1][inside] = labels[inside]
-    for mask in bleeding:
-        guide[mask] = undecided
-    for c, mask in isolated:
-        guide[mask] = c
+            guide[box][component] = crf_inside(image, box, classes, params)[component]
+    for box, mask in bleeding:
+        guide[box][mask] = undecided
+    for c, box, mask in isolated:
+        guide[box][mask] = c
     return guide
