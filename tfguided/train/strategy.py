@@ -13,7 +13,6 @@ default       TensorFlow's default (no distribution).
 import contextlib
 
 import tensorflow as tf
-from keras.src.backend.tensorflow import trainer as keras_tf_trainer
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 _MADE = {}
@@ -61,13 +60,21 @@ def in_multi_worker_mode(strategy):
         strategy.extended._in_multi_worker_mode()
 
 
-_keras_reduce_per_replica = keras_tf_trainer.reduce_per_replica
+def _average_logs_over_replicas():
+    """Makes Keras average multi-worker logs with axis=None (it asks for axis 0, which scalars
+    lack). Process-wide and once; other strategies go to Keras' own reduction unchanged."""
+    from keras.src.backend.tensorflow import trainer
+    keras_reduce = trainer.reduce_per_replica
+    if getattr(keras_reduce, "multi_worker_safe", False):
+        return
 
+    def reduce_per_replica(values, strategy, reduction):
+        if in_multi_worker_mode(strategy) and reduction in ("auto", "mean"):
+            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return keras_reduce(values, strategy, reduction)
 
-def _reduce_per_replica(values, strategy, reduction):
-    if in_multi_worker_mode(strategy) and reduction in ("auto", "mean"):
-        return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-    return _keras_reduce_per_replica(values, strategy, reduction)
+    reduce_per_replica.multi_worker_safe = True
+    trainer.reduce_per_replica = reduce_per_replica
 
 
 @contextlib.contextmanager
@@ -85,10 +92,13 @@ def fitting(model, strategy):
     if not in_multi_worker_mode(strategy):
         yield
         return
-    if not hasattr(model, "_distribute_strategy") or not hasattr(keras_tf_trainer, "reduce_per_replica"):
-        raise RuntimeError("this Keras version changed the internals the multi_worker work-around "
-                           "needs (tfguided/train/strategy.py: fitting); use --strategy=mirrored")
-    keras_tf_trainer.reduce_per_replica = _reduce_per_replica
+    try:
+        _average_logs_over_replicas()
+        if not hasattr(model, "_distribute_strategy"):
+            raise AttributeError("Model._distribute_strategy is gone")
+    except (ImportError, AttributeError) as e:
+        raise RuntimeError(f"this Keras version changed the internals the multi_worker work-around "
+                           f"needs ({e}; tfguided/train/strategy.py: fitting); use --strategy=mirrored")
     model._distribute_strategy = None
     with strategy.scope():
         yield
