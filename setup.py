@@ -20,7 +20,7 @@ setup(
         "opencv-python-headless==5.0.0.93",
         "absl-py>=2.1",
         "pydensecrf2==1.1",
-        "scipy>=1.11",  # SBD's .mat masks
+        "scipy>=1.11",  # SBD's .mat masks, component boxes in G2
     ],
     extras_require={
         "cpu": ["tensorflow-cpu==2.21.0"],

@@ -125,13 +125,12 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
-def label_example(image_bytes, image_id, labels, cams, cam_geometry, saliency, mask_bytes, guide_cfg):
+def label_example(image_bytes, image_id, labels, cams, cam_geometry, saliency, gt, guide_cfg):
     """One image's (guide, seeds, foreground) from its encoded image and network outputs, numpy
     and OpenCV only (a worker process runs it). `saliency`: probabilities [H, W], or the path of
-    the saliency stage's MB+ map; guide None for G1 (its classifier runs in the main process)."""
+    the saliency stage's MB+ map; `gt`: the ground truth, for the oracle (None otherwise); guide
+    None for G1 (its classifier runs in the main process)."""
     image = imageio.decode_image(image_bytes, image_id)
-    gt = (labelmap.decode_label_png(mask_bytes, image_id)
-          if guide_cfg.strategy == "oracle" and mask_bytes else None)  # the oracle's saliency
     saliency_prob = read_map_png(saliency) if isinstance(saliency, str) else saliency
     seeds, fg = guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg)
     guide = None if guide_cfg.strategy == "g1" else make_guide(image, labels, seeds, fg, guide_cfg, image_id)
@@ -165,9 +164,10 @@ def labelled(ctx, split, batch_size=16):
                 image_id = image_id.decode()
                 labels = batch["labels"][j].numpy()
                 height, width = batch["shape"][j].numpy()
+                mask = batch["mask"][j].numpy()
                 yield {
                     "id": image_id, "image": batch["image"][j].numpy(), "labels": labels[labels > 0],
-                    "mask_png": batch["mask"][j].numpy(),
+                    "mask_png": mask, "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
                     "cams": None if cams is None else cams[j],
                     "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
                                                       (height, width)) if seeder else None),
@@ -176,15 +176,14 @@ def labelled(ctx, split, batch_size=16):
                 }
 
     def args(item):
+        oracle_gt = item["gt"] if guide_cfg.strategy == "oracle" else None  # the oracle's saliency
         return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
-                item["saliency"], item["mask_png"], guide_cfg)
+                item["saliency"], oracle_gt, guide_cfg)
 
     labelling = parallel.ordered_map(label_example, network_outputs(), args, in_flight=3 * batch_size)
     for item, (guide, seeds, fg) in labelling:
-        mask = item["mask_png"]
-        item = {key: item[key] for key in ("id", "image", "labels", "mask_png")}
-        item.update(gt=labelmap.decode_label_png(mask, item["id"]) if mask else None,
-                    guide=guide, seeds=seeds, foreground=fg)
+        item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
+        item.update(guide=guide, seeds=seeds, foreground=fg)
         if guide_cfg.strategy == "g1":
             item["guide"] = guide_g1(imageio.decode_image(item["image"], item["id"]), item["labels"],
                                      fg, score_fn, guide_cfg)
