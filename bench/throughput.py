@@ -8,6 +8,11 @@ python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.
             after the first image (without loading the models and starting the worker
             processes: the rate on a long split), and the labels' quality against the ground
             truth (so a faster setting shows what it costs)
+  labelling the per-image CPU work alone (`label_example`: decoding, CAM seeds, saliency
+            threshold, G2 and its dense CRF) in one worker process per core, on the network
+            outputs made beforehand: images/s per core after the first image. This is what the
+            cores do on a GPU machine, where the networks run on the GPU; the `guide` figure
+            also counts the networks on this machine's CPU
   input     the segmenter's tf.data training batches drawn alone (batches/s), against the
             training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
 
@@ -16,6 +21,7 @@ them as JSON.
 """
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -48,6 +54,17 @@ def guide_throughput(ctx):
             stats.add(item["gt"], item["guide"], item["foreground"])
     assert done == count
     return done, time.time() - start, first, stats.results()
+
+
+def labelling_rate(ctx):
+    """images/s of the guide stage's per-image labelling alone, after the first image, with the
+    network outputs of the training split made beforehand."""
+    items = list(guide.network_outputs(ctx, ctx.config.data.train_split))
+    args = functools.partial(guide.label_args, guide_cfg=ctx.config.guide)
+    for done, _ in enumerate(parallel.ordered_map(guide.label_example, items, args), 1):
+        if done == 1:
+            start = time.time()
+    return (done - 1) / (time.time() - start)
 
 
 def input_ratio(ctx, batches=60):
@@ -85,6 +102,7 @@ def main():
     pipeline.ensure(ctx, "guide")  # the seeder and saliency, and the shards the segmenter reads
     cores = parallel.cpu_count()
     images, seconds, first, quality = guide_throughput(ctx)
+    labelling = labelling_rate(ctx)
     pipeline_rate, step_rate = input_ratio(ctx)
     figures = {
         "preset": args.preset, "overrides": args.override, "cores": cores, "guide": cfg.guide.strategy,
@@ -94,6 +112,8 @@ def main():
         "guide_seconds_to_first_image": round(first, 1),
         "guide_images_per_s_after_first": round((images - 1) / (seconds - first), 2),
         "guide_images_per_s_per_core_after_first": round((images - 1) / (seconds - first) / cores, 2),
+        "labelling_images_per_s": round(labelling, 2),
+        "labelling_images_per_s_per_core": round(labelling / cores, 2),
         "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"},
         "input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
         "input_to_step_ratio": round(pipeline_rate / step_rate, 1),

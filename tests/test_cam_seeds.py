@@ -3,7 +3,8 @@ max, background where every class < tau (0.2), else the argmax class."""
 
 import numpy as np
 
-from tfguided.seeds.cam import cam_seeds, normalised_class_maps
+from tfguided.scoremaps import upsample
+from tfguided.seeds.cam import cam_seeds, normalised_class_maps, seeds_from_maps
 
 
 def bilinear_half_pixel(maps, height, width):
@@ -115,3 +116,20 @@ def test_no_labels_gives_all_background():
     seeds = cam_seeds(cams, [], (10, 7))
     assert seeds.dtype == np.uint8
     np.testing.assert_array_equal(seeds, np.zeros((10, 7), np.uint8))
+
+
+def test_seeds_match_a_plain_numpy_argmax_with_ties():
+    """The per-class-plane seed rule equals numpy's argmax over the label axis (first label on
+    ties) thresholded at tau, on quantised random maps full of ties and at tau exactly, for 1-4
+    labels; the maps match a plain per-class max normalisation of the upsampled CAMs."""
+    rng = np.random.default_rng(3)
+    for num_labels in range(1, 5):
+        labels = list(rng.choice(np.arange(1, 21), num_labels, replace=False))
+        cams = rng.integers(-2, 6, (5, 7, 20)).astype(np.float32)
+        maps = normalised_class_maps(cams, labels, (19, 26), (4, 1.5))
+        up = upsample(cams[..., [c - 1 for c in labels]], (19, 26), 4, 1.5)
+        peaks = up.reshape(-1, num_labels).max(axis=0)
+        np.testing.assert_array_equal(maps, np.where(peaks > 0, up / np.where(peaks > 0, peaks, 1), 0))
+        for tau in (0.2, 0.6, 0.8):
+            expected = np.where(maps.max(axis=-1) >= tau, np.asarray(labels)[maps.argmax(axis=-1)], 0)
+            np.testing.assert_array_equal(seeds_from_maps(maps, labels, tau), expected)

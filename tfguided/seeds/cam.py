@@ -22,19 +22,30 @@ def normalised_class_maps(cams, labels, image_shape, geometry=GAP_HIGHRES_GEOMET
     labels = [int(c) for c in labels]
     if not labels:
         return np.zeros((height, width, 0), np.float32)
-    maps = np.asarray(cams, np.float32)[..., [c - 1 for c in labels]]
-    maps = upsample(maps, (height, width), *geometry)
-    peaks = maps.reshape(-1, len(labels)).max(axis=0)
-    return np.where(peaks > 0, maps / np.where(peaks > 0, peaks, 1), 0).astype(np.float32)
+    maps = upsample(np.asarray(cams, np.float32)[..., [c - 1 for c in labels]], (height, width), *geometry)
+    for plane in np.moveaxis(maps, -1, 0):  # contiguous class planes (upsample works class-major)
+        peak = plane.max()
+        if peak > 0:
+            plane /= peak
+        else:
+            plane[:] = 0
+    return maps
 
 
 def seeds_from_maps(maps, labels, tau=0.2):
-    """[H, W, L] normalised maps of `labels` -> uint8 seeds: 0 where all maps < tau, else argmax label."""
+    """[H, W, L] normalised maps of `labels` -> uint8 seeds: 0 where all maps < tau, else the
+    argmax label (the first on ties), one class plane at a time."""
     if maps.shape[-1] == 0:
         return np.zeros(maps.shape[:2], np.uint8)
-    best = maps.argmax(axis=-1)
+    top = maps[..., 0]
+    best = np.zeros(maps.shape[:2], np.uint8)
+    for k in range(1, maps.shape[-1]):
+        plane = maps[..., k]
+        best[plane > top] = k
+        top = np.maximum(top, plane)
     seeds = np.asarray(labels, np.uint8)[best]
-    return np.where(maps.max(axis=-1) >= tau, seeds, 0).astype(np.uint8)
+    seeds[top < tau] = 0
+    return seeds
 
 
 def cam_seeds(cams, labels, image_shape, tau=0.2, geometry=GAP_HIGHRES_GEOMETRY):

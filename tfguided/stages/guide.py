@@ -16,9 +16,9 @@ guide-label shards (image, guide, ground truth where known) in the records forma
 TensorBoard images.
 """
 
+import functools
 import os
 
-import numpy as np
 import tensorflow as tf
 
 from tfguided import files, parallel
@@ -137,50 +137,57 @@ def label_example(image_bytes, image_id, labels, cams, cam_geometry, saliency, g
     return guide, seeds, fg
 
 
-def labelled(ctx, split, batch_size=16):
-    """Per image of `split`: id, encoded image, labels, ground truth (PNG bytes, and decoded or
-    None), guide, seeds and saliency foreground (None where the strategy does not use them).
-
-    The networks run batched in this process; the per-image labelling (`label_example`, G2's
-    dense CRF included) runs in one worker process per core, in order (tfguided/parallel.py).
-    """
-    guide_cfg = ctx.config.guide
-    needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
+def network_outputs(ctx, split, batch_size=16):
+    """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
+    decoded or None), and what the guide strategy's networks give it: the seeder's class maps
+    with their geometry on the image, the saliency (probabilities, or the MB+ map's path). The
+    networks run batched in this process; None for a network the strategy does not use."""
+    needs = GUIDE_NEEDS[check_strategy(ctx.config.guide.strategy)]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
     saliency_method = ctx.config.saliency.method if "saliency" in needs else None
     saliency_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")),
                                     ctx.config.saliency.net.scale) if saliency_method == "net" else None)
-    score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
-                if "classifier" in needs else None)
     size = ctx.config.seeder.net.input_size
+    for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
+        cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
+        saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
+                    if saliency_fn else None)
+        batch = {key: batch[key].numpy() for key in ("id", "image", "mask", "labels", "shape")}
+        for j, image_id in enumerate(batch["id"]):
+            image_id, labels, mask = image_id.decode(), batch["labels"][j], batch["mask"][j]
+            height, width = batch["shape"][j]
+            yield {
+                "id": image_id, "image": batch["image"][j], "labels": labels[labels > 0], "mask_png": mask,
+                "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
+                "cams": None if cams is None else cams[j],
+                "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
+                                                  (height, width)) if seeder else None),
+                "saliency": (mbd_map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
+                             else None if saliency is None else saliency[j, :height, :width]),
+            }
 
-    def network_outputs():
-        for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
-            cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
-            saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
-                        if saliency_fn else None)
-            for j, image_id in enumerate(batch["id"].numpy()):
-                image_id = image_id.decode()
-                labels = batch["labels"][j].numpy()
-                height, width = batch["shape"][j].numpy()
-                mask = batch["mask"][j].numpy()
-                yield {
-                    "id": image_id, "image": batch["image"][j].numpy(), "labels": labels[labels > 0],
-                    "mask_png": mask, "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
-                    "cams": None if cams is None else cams[j],
-                    "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
-                                                      (height, width)) if seeder else None),
-                    "saliency": (mbd_map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
-                                 else None if saliency is None else saliency[j, :height, :width]),
-                }
 
-    def args(item):
-        oracle_gt = item["gt"] if guide_cfg.strategy == "oracle" else None  # the oracle's saliency
-        return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
-                item["saliency"], oracle_gt, guide_cfg)
+def label_args(item, guide_cfg):
+    """`label_example`'s arguments for one of `network_outputs`' items."""
+    oracle_gt = item["gt"] if guide_cfg.strategy == "oracle" else None  # the oracle's saliency
+    return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
+            item["saliency"], oracle_gt, guide_cfg)
 
-    labelling = parallel.ordered_map(label_example, network_outputs(), args, in_flight=3 * batch_size)
+
+def labelled(ctx, split, batch_size=16):
+    """Per image of `split`: `network_outputs`' id, encoded image, labels and ground truth, with
+    the guide, seeds and saliency foreground (None where the strategy does not use them).
+
+    The per-image labelling (`label_example`, G2's dense CRF included) runs in one worker process
+    per core, in order (tfguided/parallel.py); G1's classifier in this process.
+    """
+    guide_cfg = ctx.config.guide
+    score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
+                if "classifier" in GUIDE_NEEDS[check_strategy(guide_cfg.strategy)] else None)
+    labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, batch_size),
+                                     functools.partial(label_args, guide_cfg=guide_cfg),
+                                     in_flight=3 * batch_size)
     for item, (guide, seeds, fg) in labelling:
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
         item.update(guide=guide, seeds=seeds, foreground=fg)
