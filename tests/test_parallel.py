@@ -1,5 +1,6 @@
 """parallel.ordered_map: worker processes give the inline results, in the items' order."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -29,3 +30,12 @@ def test_a_worker_error_reaches_the_caller():
     bad = [("bad", np.zeros((4, 4, 3), np.uint8), np.ones((5, 4, 2), np.float32))]
     with pytest.raises(ValueError, match="differ"):
         list(parallel.ordered_map(crf_labels, bad, lambda item: (item[1], item[2]), workers=2))
+
+
+def test_workers_run_opencv_on_one_thread():
+    """One worker per core already fills the machine: each runs OpenCV single-threaded (this
+    process keeps its own setting)."""
+    before = cv2.getNumThreads()
+    threads = [n for _, n in parallel.ordered_map(cv2.getNumThreads, range(4), lambda item: (), workers=2)]
+    assert threads == [1, 1, 1, 1]
+    assert cv2.getNumThreads() == before
