@@ -1,8 +1,11 @@
 """Presets and command-line overrides of the config dataclasses."""
 
+import re
+
 import pytest
 
 from tfguided import configs
+from tfguided.crf import CRF_PARAMS
 
 
 def test_paper_defaults():
@@ -12,8 +15,8 @@ def test_paper_defaults():
     assert (cfg.seeder.train.weight_decay, cfg.seeder.train.decay_every) == (5e-4, 2000)
     assert cfg.segmenter.train.last_layer_lr_mult == 10.0 and cfg.segmenter.net.fc6_dilation == 12
     assert (cfg.guide.tau, cfg.guide.saliency_fraction, cfg.guide.min_component_fraction) == (0.2, 0.5, 0.01)
-    assert cfg.evaluate.crf.params == "deeplab" and configs.CRF_PARAMS["deeplab"]["bilateral_xy"] == 121
-    assert configs.CRF_PARAMS["sec"]["bilateral_weight"] == 10 and cfg.guide.undecided == "ignore"
+    assert cfg.evaluate.crf.params == "deeplab" and CRF_PARAMS["deeplab"]["bilateral_xy"] == 121
+    assert CRF_PARAMS["sec"]["bilateral_weight"] == 10 and cfg.guide.undecided == "ignore"
 
 
 def test_override_types_and_nesting():
@@ -35,6 +38,19 @@ def test_override_types_and_nesting():
 ])
 def test_bad_overrides_are_explained(bad, message):
     with pytest.raises(ValueError, match=message):
+        configs.override(configs.preset("tiny"), [bad])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("guide.strategy=g9", "guide.strategy='g9': choose one of seeds, g0, g1, g2, oracle, gt"),
+    ("guide.undecided=maybe", "guide.undecided='maybe': choose one of ignore, background"),
+    ("guide.crf_seed=v3", "guide.crf_seed='v3': choose one of none, deeplab, sec"),
+    ("evaluate.crf.params=v3", "evaluate.crf.params='v3': choose one of deeplab, sec"),
+    ("segmenter.train.optimizer=rmsprop", "segmenter.train.optimizer='rmsprop': choose one of sgd, adam"),
+    ("saliency.method=itti", "saliency.method='itti': choose one of net, mbd"),
+])
+def test_enumerations_are_checked_when_the_config_is_built(bad, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         configs.override(configs.preset("tiny"), [bad])
 
 

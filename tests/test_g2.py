@@ -7,7 +7,6 @@ never used to produce an expectation.
 import numpy as np
 import pytest
 
-from tfguided.configs import GuideConfig
 from tfguided.guide.g2 import guide_g2
 
 IGNORE = 255
@@ -177,14 +176,14 @@ def test_no_saliency_and_no_seeds_is_all_background():
 
 
 def test_undecided_switch_background_vs_ignore():
-    """GuideConfig.undecided: an untouched component and bleeding seed pixels are 255 under
-    'ignore' (the paper) and 0 under 'background'; any other value is rejected."""
+    """guide.undecided: an untouched component and bleeding seed pixels are 255 under
+    'ignore' (the paper) and 0 under 'background'."""
     shape = (40, 40)
     saliency = box(shape, 2, 11, 2, 11) | box(shape, 20, 29, 20, 29)
     seeds = np.zeros(shape, np.uint8)
     seeds[24:26, 27:33] = 6  # columns 27..29 inside the second component, 30..32 outside
-    ignore = guide_g2(grey(*shape), seeds, saliency, GuideConfig(undecided="ignore"))
-    background = guide_g2(grey(*shape), seeds, saliency, GuideConfig(undecided="background"))
+    ignore = guide_g2(grey(*shape), seeds, saliency, undecided=255)
+    background = guide_g2(grey(*shape), seeds, saliency, undecided=0)
     expected = np.zeros(shape, np.uint8)
     expected[20:30, 20:30] = 6
     expected_background = expected.copy()
@@ -192,19 +191,17 @@ def test_undecided_switch_background_vs_ignore():
     expected[24:26, 30:33] = IGNORE
     np.testing.assert_array_equal(ignore, expected)
     np.testing.assert_array_equal(background, expected_background)
-    with pytest.raises(ValueError, match="undecided"):
-        guide_g2(grey(*shape), seeds, saliency, GuideConfig(undecided="maybe"))
 
 
 def test_connectivity_8_joins_diagonal_squares_and_4_separates_them():
-    """GuideConfig.connectivity: squares touching at one corner are one component under 8 (the
+    """guide.connectivity: squares touching at one corner are one component under 8 (the
     authors' code) and two under 4; the seed in the first square reaches the second only under 8."""
     shape = (40, 40)
     saliency = box(shape, 5, 14, 5, 14) | box(shape, 15, 24, 15, 24)
     seeds = np.zeros(shape, np.uint8)
     seeds[8:10, 8:10] = 6
-    eight = guide_g2(grey(*shape), seeds, saliency, GuideConfig(connectivity=8))
-    four = guide_g2(grey(*shape), seeds, saliency, GuideConfig(connectivity=4))
+    eight = guide_g2(grey(*shape), seeds, saliency, connectivity=8)
+    four = guide_g2(grey(*shape), seeds, saliency, connectivity=4)
     expected_eight = np.zeros(shape, np.uint8)
     expected_eight[5:15, 5:15] = 6
     expected_eight[15:25, 15:25] = 6
@@ -215,7 +212,7 @@ def test_connectivity_8_joins_diagonal_squares_and_4_separates_them():
 
 
 def test_min_seed_pixels_drops_small_seed_components():
-    """GuideConfig.min_seed_pixels (authors' code: 25): seed components below the size are not seeds.
+    """guide.min_seed_pixels (authors' code: 25): seed components below the size are not seeds.
 
     With 5: a 4-pixel seed no longer labels its component (-> 255), a 9-pixel seed still does, a
     4-pixel isolated seed disappears (-> 0) and a 5-pixel isolated seed (at the size) is kept.
@@ -236,6 +233,6 @@ def test_min_seed_pixels_drops_small_seed_components():
     expected_min5[2:12, 2:12] = IGNORE
     expected_min5[30:32, 5:7] = 0
     np.testing.assert_array_equal(
-        guide_g2(grey(*shape), seeds, saliency, GuideConfig(min_seed_pixels=0)), expected_all)
+        guide_g2(grey(*shape), seeds, saliency, min_seed_pixels=0), expected_all)
     np.testing.assert_array_equal(
-        guide_g2(grey(*shape), seeds, saliency, GuideConfig(min_seed_pixels=5)), expected_min5)
+        guide_g2(grey(*shape), seeds, saliency, min_seed_pixels=5), expected_min5)

@@ -49,7 +49,7 @@ def test_g1_labels_each_component_with_the_class_it_keeps():
     """Keeping only the red square keeps class 1's score and removes class 2's, so the red
     component is class 1 and the green one class 2 (the reverse of "the score that drops most")."""
     image, fg = two_squares()
-    guide = guide_g1(image, [1, 2], fg, colour_scores, GuideConfig())
+    guide = guide_g1(image, [1, 2], fg, colour_scores)
     assert np.all(guide[10:30, 2:18] == 1) and np.all(guide[10:30, 22:38] == 2)
     assert np.all(guide[~fg] == 0)
 
@@ -62,7 +62,7 @@ def test_g1_zeroes_outside_the_component_to_the_mean_colour():
         seen.append(np.asarray(images))
         return colour_scores(images)
 
-    guide_g1(image, [1, 2], fg, recording_scores, GuideConfig())
+    guide_g1(image, [1, 2], fg, recording_scores)
     batch = seen[0]
     assert batch.shape == (3, 40, 40, 3)              # the image, then one per component
     np.testing.assert_array_equal(batch[0], image)
@@ -79,7 +79,7 @@ def test_g1_single_label_needs_no_classifier_and_small_components_stay_backgroun
     def no_classifier(images):
         raise AssertionError("classifier called for a one-label image")
 
-    guide = guide_g1(image, [4], fg, no_classifier, GuideConfig())
+    guide = guide_g1(image, [4], fg, no_classifier)
     assert np.all(guide[10:30, 2:18] == 4) and np.all(guide[10:30, 22:38] == 4)
     assert np.all(guide[0:2, 0:2] == 0)
 

@@ -13,14 +13,10 @@ import dataclasses
 import json
 import os
 
-DEEPLAB_CRF = dict(bilateral_weight=4.0, bilateral_xy=121.0, bilateral_rgb=5.0,
-                   gaussian_weight=3.0, gaussian_xy=3.0)  # DeepLab-LargeFOV, supp. C.1 "v2"
-SEC_CRF = dict(bilateral_weight=10.0, bilateral_xy=80.0, bilateral_rgb=13.0,
-               gaussian_weight=3.0, gaussian_xy=3.0)  # SEC [18], supp. C.1 "v1"
-CRF_PARAMS = {"deeplab": DEEPLAB_CRF, "sec": SEC_CRF}
+from tfguided.crf import CRF_PARAMS
+from tfguided.guide.regions import UNDECIDED
+from tfguided.train.optim import OPTIMIZERS
 
-
-BACKPROP_SEEDERS = ("vanilla", "guided", "excitation")  # on the classifier (§4.2)
 # What each guide labeller needs (§5): the seeder (CAM seeds), the saliency net, the classifier.
 GUIDE_NEEDS = {"seeds": ("seeder",), "g0": ("saliency",), "g1": ("saliency", "classifier"),
                "g2": ("seeder", "saliency"), "oracle": ("seeder",)}
@@ -298,10 +294,38 @@ def _voc_mini():
 PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny, "voc_mini": _voc_mini}
 
 
+def choices():
+    """{(section class, field): allowed values}: the one table of the enumerations `validate`
+    checks (a range check would be one more entry)."""
+    crf = tuple(CRF_PARAMS)
+    return {
+        (GuideConfig, "strategy"): tuple(GUIDE_NEEDS) + ("gt",),
+        (GuideConfig, "undecided"): tuple(UNDECIDED),
+        (GuideConfig, "crf_seed"): ("none",) + crf,
+        (CrfConfig, "params"): crf,
+        (SegmenterConfig, "crf_loss"): ("none",) + crf,
+        (TrainConfig, "optimizer"): OPTIMIZERS,
+        (SaliencyConfig, "method"): ("net", "mbd"),
+    }
+
+
+def validate(config, prefix=""):
+    """Refuses a value outside its field's choices, by the field's dotted name; returns `config`."""
+    table = choices()
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, prefix + f.name + ".")
+        elif (type(config), f.name) in table and value not in table[type(config), f.name]:
+            raise ValueError(f"{prefix}{f.name}={value!r}: choose one of "
+                             f"{', '.join(table[type(config), f.name])}")
+    return config
+
+
 def preset(name):
     if name not in PRESETS:
         raise ValueError(f"--preset={name!r}: unknown preset; choose one of {sorted(PRESETS)}")
-    return PRESETS[name]()
+    return validate(PRESETS[name]())
 
 
 def _coerce(value, current, key):
@@ -342,7 +366,7 @@ def override(config, assignments):
         if dataclasses.is_dataclass(current):
             raise ValueError(f"override {key!r} names a section, not a field")
         setattr(obj, field, _coerce(value.strip(), current, key))
-    return config
+    return validate(config)
 
 
 def diff(config, reference, prefix=""):

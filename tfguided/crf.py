@@ -9,7 +9,11 @@ import cv2
 import numpy as np
 import pydensecrf.densecrf as dcrf
 
-from tfguided.configs import CRF_PARAMS
+DEEPLAB_CRF = dict(bilateral_weight=4.0, bilateral_xy=121.0, bilateral_rgb=5.0,
+                   gaussian_weight=3.0, gaussian_xy=3.0)  # DeepLab-LargeFOV, supp. C.1 "v2"
+SEC_CRF = dict(bilateral_weight=10.0, bilateral_xy=80.0, bilateral_rgb=13.0,
+               gaussian_weight=3.0, gaussian_xy=3.0)  # SEC [18], supp. C.1 "v1"
+CRF_PARAMS = {"deeplab": DEEPLAB_CRF, "sec": SEC_CRF}
 
 
 def dense_crf(image, probs, params="deeplab", iterations=10, xy_scale=1.0, downscale=1.0):

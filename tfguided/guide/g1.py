@@ -21,13 +21,13 @@ def zero_outside(image, region):
                     np.asarray(IMAGENET_MEAN_RGB, np.float32)).astype(np.float32)
 
 
-def guide_g1(image, labels, saliency_fg, score_fn, params):
+def guide_g1(image, labels, saliency_fg, score_fn, min_component_fraction=0.01, connectivity=8):
     """RGB uint8 [H, W, 3], labels (1..K), saliency bool [H, W] -> guide uint8 [H, W].
 
     `score_fn`: float32 [N, H, W, 3] images (0..255) -> classifier scores [N, K] (class c at c-1).
-    `params`: a GuideConfig (min_component_fraction, connectivity).
+    The components are G2's (`salient_components`).
     """
-    ids = salient_components(saliency_fg, params)
+    ids = salient_components(saliency_fg, min_component_fraction, connectivity)
     guide = np.zeros(saliency_fg.shape, np.uint8)
     regions = [ids == i for i in np.unique(ids) if i != 0]
     labels = [int(c) for c in labels]

@@ -11,10 +11,9 @@ import cv2
 import numpy as np
 from scipy.ndimage import find_objects
 
-from tfguided.configs import GuideConfig
 from tfguided.crf import dense_crf
 from tfguided.data.labelmap import IGNORE
-from tfguided.guide.regions import components, salient_components, undecided_value
+from tfguided.guide.regions import components, salient_components
 
 
 def seed_components(seeds, connectivity, min_pixels):
@@ -40,34 +39,35 @@ def _inside(box, mask, target):
     return out
 
 
-def crf_inside(image, box, touching, params):
+def crf_inside(image, box, touching, unary_sigma=10.0, crf_params="deeplab", crf_iterations=10,
+               crf_downscale=1.0):
     """Labels over a component's box when >= 2 seed classes touch it: CRF with blurred-seed
     unaries, argmax. `touching`: class -> [(box, mask)] of its seed components."""
     classes = sorted(touching)
     blurred = np.stack([
         cv2.GaussianBlur(np.any([_inside(b, m, box) for b, m in touching[c]], axis=0).astype(np.float32),
-                         (0, 0), params.crf_unary_sigma)
+                         (0, 0), unary_sigma)
         for c in classes], axis=-1)
     total = blurred.sum(axis=-1, keepdims=True)
     probs = np.where(total > 1e-6, blurred / np.maximum(total, 1e-6), 1.0 / len(classes))
-    q = dense_crf(image[box], probs, params.crf.params, params.crf.iterations, downscale=params.crf.downscale)
+    q = dense_crf(image[box], probs, crf_params, crf_iterations, downscale=crf_downscale)
     return np.asarray(classes, np.uint8)[q.argmax(axis=-1)]
 
 
-def guide_g2(image, seeds, saliency_fg, params=None):
+def guide_g2(image, seeds, saliency_fg, min_component_fraction=0.01, connectivity=8, min_seed_pixels=0,
+             undecided=IGNORE, crf_unary_sigma=10.0, crf_params="deeplab", crf_iterations=10,
+             crf_downscale=1.0):
     """RGB uint8 [H, W, 3], seeds uint8 [H, W] (0 = background), saliency bool [H, W] -> guide uint8.
 
-    `params` is a `GuideConfig` (min_component_fraction, connectivity, min_seed_pixels,
-    undecided, crf, crf_unary_sigma); the paper's values by default. Components are handled
-    within their bounding boxes (the same labels as whole-image masks, a fraction of the work).
+    The defaults are the paper's (the authors' code: min_seed_pixels 25); `undecided` is the label
+    of undecided pixels (255 = ignore, or 0). Components are handled within their bounding boxes
+    (the same labels as whole-image masks, a fraction of the work).
     """
-    params = params or GuideConfig()
-    undecided = undecided_value(params)
-    fg_ids = salient_components(saliency_fg, params)
+    fg_ids = salient_components(saliency_fg, min_component_fraction, connectivity)
     guide = np.zeros(seeds.shape, np.uint8)
     touching = {}  # fg component id -> {class: [(box, seed mask)]}
     isolated, bleeding = [], []
-    for c, box, mask in seed_components(seeds, params.connectivity, params.min_seed_pixels):
+    for c, box, mask in seed_components(seeds, connectivity, min_seed_pixels):
         under = fg_ids[box]
         hit = np.unique(under[mask])
         hit = hit[hit != 0]
@@ -87,7 +87,8 @@ def guide_g2(image, seeds, saliency_fg, params=None):
         elif len(classes) == 1:
             guide[box][component] = next(iter(classes))
         else:
-            guide[box][component] = crf_inside(image, box, classes, params)[component]
+            guide[box][component] = crf_inside(image, box, classes, crf_unary_sigma, crf_params,
+                                               crf_iterations, crf_downscale)[component]
     for box, mask in bleeding:
         guide[box][mask] = undecided
     for c, box, mask in isolated:

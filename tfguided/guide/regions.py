@@ -6,11 +6,7 @@ import numpy as np
 from tfguided.data.labelmap import IGNORE
 
 
-def undecided_value(params):
-    """The label of undecided pixels: 255 for guide.undecided=ignore (paper), 0 for background."""
-    if params.undecided not in ("ignore", "background"):
-        raise ValueError(f"guide.undecided={params.undecided!r}: choose ignore or background")
-    return IGNORE if params.undecided == "ignore" else 0
+UNDECIDED = {"ignore": IGNORE, "background": 0}  # the label of undecided pixels: 255 (paper) or 0
 
 
 def components(mask, connectivity, min_pixels=0):
@@ -23,9 +19,9 @@ def components(mask, connectivity, min_pixels=0):
     return ids
 
 
-def salient_components(saliency_fg, params):
+def salient_components(saliency_fg, min_component_fraction=0.01, connectivity=8):
     """The saliency foreground's components R_i^fg with area >= min_component_fraction of the
     image (supp. E: 1%), as int32 ids (0 = none)."""
     height, width = saliency_fg.shape
-    min_area = int(np.ceil(params.min_component_fraction * height * width - 1e-6))  # ">= 1%", float-safe
-    return components(saliency_fg, params.connectivity, min_area)
+    min_area = int(np.ceil(min_component_fraction * height * width - 1e-6))  # ">= 1%", float-safe
+    return components(saliency_fg, connectivity, min_area)

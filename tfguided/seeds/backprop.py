@@ -22,8 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfguided.configs import BACKPROP_SEEDERS as METHODS
 from tfguided.crf import dense_crf
+
+METHODS = ("vanilla", "guided", "excitation")  # the backprop seeders, on the classifier (§4.2)
 
 
 @tf.custom_gradient

@@ -14,6 +14,7 @@ import time
 
 from tfguided import configs, files
 from tfguided.data import records
+from tfguided.seeds import backprop
 from tfguided.train.strategy import is_chief, make_strategy, worker_task
 
 DONE = "done.json"
@@ -91,7 +92,7 @@ class Context:
             if "saliency" in needs and self.saliency_filters_targets:
                 needs = tuple(needs) + ("seeder",)  # the seeder chose the saliency training images
             return tuple(s for s in NETWORKS if s not in needs)
-        if stage == "seed_eval" and self.config.seeder.arch not in configs.BACKPROP_SEEDERS:
+        if stage == "seed_eval" and self.config.seeder.arch not in backprop.METHODS:
             return ("classifier",)
         if stage == "saliency" and not self.saliency_filters_targets:
             return ("num_classes", "seeder")

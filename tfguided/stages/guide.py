@@ -28,6 +28,7 @@ from tfguided.eval import metrics, panels
 from tfguided.guide.g0 import guide_g0, image_rng
 from tfguided.guide.g1 import guide_g1
 from tfguided.guide.g2 import guide_g2
+from tfguided.guide.regions import UNDECIDED
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency.foreground import saliency_foreground
@@ -84,8 +85,18 @@ def make_guide(image, labels, seeds, foreground, guide_cfg, image_id="", score_f
     if strategy == "g0":
         return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.seed))
     if strategy == "g1":
-        return guide_g1(image, labels, foreground, score_fn, guide_cfg)
-    return guide_g2(image, seeds, foreground, guide_cfg)
+        return guide_g1(image, labels, foreground, score_fn, guide_cfg.min_component_fraction,
+                        guide_cfg.connectivity)
+    return guide_g2(image, seeds, foreground, **g2_args(guide_cfg))
+
+
+def g2_args(guide_cfg):
+    """`guide_g2`'s numbers from the guide section."""
+    return dict(min_component_fraction=guide_cfg.min_component_fraction,
+                connectivity=guide_cfg.connectivity, min_seed_pixels=guide_cfg.min_seed_pixels,
+                undecided=UNDECIDED[guide_cfg.undecided], crf_unary_sigma=guide_cfg.crf_unary_sigma,
+                crf_params=guide_cfg.crf.params, crf_iterations=guide_cfg.crf.iterations,
+                crf_downscale=guide_cfg.crf.downscale)
 
 
 def label_image(image, labels, cams, cam_geometry, saliency_prob, guide_cfg, gt=None, image_id="",
@@ -192,8 +203,8 @@ def labelled(ctx, split, batch_size=16):
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
         item.update(guide=guide, seeds=seeds, foreground=fg)
         if guide_cfg.strategy == "g1":
-            item["guide"] = guide_g1(imageio.decode_image(item["image"], item["id"]), item["labels"],
-                                     fg, score_fn, guide_cfg)
+            item["guide"] = make_guide(imageio.decode_image(item["image"], item["id"]), item["labels"],
+                                       seeds, fg, guide_cfg, item["id"], score_fn)
         yield item
 
 

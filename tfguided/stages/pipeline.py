@@ -7,6 +7,7 @@ import time
 from tfguided import configs
 
 from tfguided.stages import data, evaluate, export, guide, saliency, seed_eval, seeder, segmenter
+from tfguided.seeds import backprop
 from tfguided.stages.context import Context, describe
 from tfguided.train.strategy import worker_task
 
@@ -37,7 +38,7 @@ def dependencies(ctx, stage):
     if stage in ("evaluate", "export"):
         return ("segmenter",)
     if stage == "seed_eval":
-        return ("classifier",) if ctx.config.seeder.arch in configs.BACKPROP_SEEDERS else ("seeder",)
+        return ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",)
     raise ValueError(f"--stage={stage!r}: choose one of {', '.join(STAGES)}")
 
 

@@ -85,8 +85,6 @@ def run(ctx, out_dir):
     cfg = ctx.config
     if cfg.saliency.method == "mbd":
         return write_mbd_maps(ctx, out_dir)
-    if cfg.saliency.method != "net":
-        raise ValueError(f"saliency.method={cfg.saliency.method!r}: choose net or mbd")
     net = cfg.saliency.net
     loss = losses.segmentation_loss(net)
     kept, total = target_free_ids(ctx, out_dir) if ctx.saliency_filters_targets else (None, None)

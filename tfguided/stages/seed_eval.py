@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 
 from tfguided import files
-from tfguided.configs import BACKPROP_SEEDERS
 from tfguided.data import imageio, labelmap, records
 from tfguided.eval import panels, plots, seed_metrics
 from tfguided.inference import fixed_size_fn
 from tfguided.scoremaps import resized_geometry
 from tfguided.seeds import backprop, mean_shape
+from tfguided.seeds.backprop import METHODS as BACKPROP_SEEDERS
 from tfguided.seeds.cam import normalised_class_maps, seeds_from_maps
 from tfguided.stages import guide
 from tfguided.train import loop

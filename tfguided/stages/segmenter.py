@@ -3,7 +3,6 @@
 With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is added (supp. C).
 """
 
-from tfguided.configs import CRF_PARAMS
 from tfguided.data import pipelines, records
 from tfguided.models import deeplab, pretrained
 from tfguided.train import loop, losses
@@ -35,8 +34,6 @@ def crf_loss_wrapper(cfg):
     params = cfg.segmenter.crf_loss
     if params == "none":
         return None
-    if params not in CRF_PARAMS:
-        raise ValueError(f"segmenter.crf_loss={params!r}: choose none or one of {sorted(CRF_PARAMS)}")
     return lambda net: ConstrainToBoundary(net, params, cfg.segmenter.crf_loss_weight)
 
 

@@ -8,6 +8,8 @@ so a multiplier there would silently do nothing: it is refused.
 
 import keras
 
+OPTIMIZERS = ("sgd", "adam")
+
 
 def step_schedule(learning_rate, decay_every, decay_factor):
     return keras.optimizers.schedules.ExponentialDecay(
