@@ -36,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from tfguided import configs, files, parallel  # noqa: E402
 from tfguided.data import records  # noqa: E402
 from tfguided.eval import metrics  # noqa: E402
+from tfguided.guide import label  # noqa: E402
 from tfguided.stages import guide, pipeline, segmenter  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train import losses, optim  # noqa: E402
@@ -62,10 +63,10 @@ def labelling_rates(ctx, repeats):
     """images/s of the guide stage's per-image labelling alone, after the first image, with the
     network outputs of the training split made beforehand; one figure per pass."""
     items = list(guide.network_outputs(ctx, ctx.config.data.train_split))
-    args = functools.partial(guide.label_args, guide_cfg=ctx.config.guide)
+    args = functools.partial(label.label_args, guide_cfg=ctx.config.guide)
     rates = []
     for _ in range(repeats):
-        for done, _ in enumerate(parallel.ordered_map(guide.label_example, items, args), 1):
+        for done, _ in enumerate(parallel.ordered_map(label.label_example, items, args), 1):
             if done == 1:
                 start = time.time()
         rates.append((done - 1) / (time.time() - start))

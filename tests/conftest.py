@@ -57,6 +57,15 @@ def tiny_run(tmp_path_factory):
     return workdir, proc.stdout
 
 
+def label_worker(image, labels, cams, saliency, guide_cfg, gt=None, image_id=""):
+    """What the guide stage's worker processes run (label_example), on `image` encoded as PNG
+    (lossless: the worker decodes exactly `image`); class maps at GAP-HighRes geometry."""
+    import cv2
+    from tfguided.guide.label import label_example
+    data = cv2.imencode(".png", image[..., ::-1])[1].tobytes()
+    return label_example(data, image_id, labels, cams, (8, 3.5), saliency, gt, guide_cfg)
+
+
 def gradient_support_centre(model, images, i):
     """The mean of the first and last image rows that reach output cell (i, i) (by gradient):
     where the cell is centred, if its receptive field is symmetric."""

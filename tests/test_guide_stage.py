@@ -1,10 +1,13 @@
-"""The guide stage's per-image glue (tfguided/stages/guide.label_image): class maps + saliency
-probabilities in, seeds / foreground / guide out, on a hand-made case with a known answer."""
+"""What the guide stage's workers run (tfguided/guide/label.label_example): an encoded image, class
+maps and saliency probabilities in, seeds / foreground / guide out, on a hand-made case with a
+known answer; and the same labeller mapped over a tf.data.Dataset (tfguided/guide/dataset.py)."""
 
 import numpy as np
+import tensorflow as tf
+from conftest import label_worker as label
 
 from tfguided.configs import GuideConfig
-from tfguided.stages.guide import label_image
+from tfguided.guide.dataset import guide_labels
 
 
 def _case():
@@ -24,8 +27,7 @@ def _case():
 
 def test_g2_labels_the_seeded_component_and_ignores_the_unseeded_one():
     image, cams, saliency = _case()
-    guide, seeds, foreground = label_image(image, np.array([2]), cams, (8, 3.5), saliency,
-                                           GuideConfig(strategy="g2"))
+    guide, seeds, foreground = label(image, np.array([2]), cams, saliency, GuideConfig(strategy="g2"))
     np.testing.assert_array_equal(foreground, saliency >= 0.45)
     assert set(np.unique(seeds)) == {0, 2} and np.all(seeds[:, 20:] == 0)
     assert np.all(guide[8:24, 2:14] == 2)        # the seeded component takes the seed's class
@@ -37,14 +39,19 @@ def test_g2_labels_the_seeded_component_and_ignores_the_unseeded_one():
     assert np.all(guide[outside & (seeds == 0)] == 0)
 
 
-def test_seeds_strategy_returns_the_seeds_and_unknown_strategy_is_refused():
+def test_seeds_strategy_returns_the_seeds():
     image, cams, saliency = _case()
-    guide, seeds, _ = label_image(image, np.array([2]), cams, (8, 3.5), saliency,
-                                  GuideConfig(strategy="seeds"))
+    guide, seeds, _ = label(image, np.array([2]), cams, saliency, GuideConfig(strategy="seeds"))
     np.testing.assert_array_equal(guide, seeds)
-    try:
-        label_image(image, np.array([2]), cams, (8, 3.5), saliency, GuideConfig(strategy="g7"))
-    except ValueError as e:
-        assert "--guide='g7'" in str(e)
-    else:
-        raise AssertionError("unknown strategy accepted")
+
+
+def test_the_labeller_maps_over_a_tf_dataset_as_the_workers_label():
+    """guide_labels inside Dataset.map gives the worker's guide; class maps at the CAMs' geometry."""
+    image, cams, saliency = _case()
+    cfg = GuideConfig(strategy="g2")
+    labels = np.array([2, 0], np.int64)  # padded: 0 is no label
+    data = tf.data.Dataset.from_tensors((image, labels, cams, saliency))
+    guides = list(data.map(guide_labels(cfg, cam_geometry=(8, 3.5))).as_numpy_iterator())
+    expected, _, _ = label(image, np.array([2]), cams, saliency, cfg)
+    assert len(guides) == 1 and guides[0].dtype == np.uint8
+    np.testing.assert_array_equal(guides[0], expected)

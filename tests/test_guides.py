@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
+from conftest import label_worker as label
 
 from tfguided.configs import GuideConfig
 from tfguided.data.imageio import IMAGENET_MEAN_RGB
 from tfguided.guide.g0 import guide_g0, image_rng
 from tfguided.guide.g1 import guide_g1
+from tfguided.guide.label import ground_truth_foreground
 from tfguided.seeds.cam import crf_seeds, seeds_from_maps
-from tfguided.stages.guide import ground_truth_foreground, label_image
 
 RED, GREEN, GREY = (220, 30, 30), (30, 220, 30), (128, 128, 128)
 
@@ -94,24 +95,23 @@ def test_oracle_is_g2_with_the_ground_truth_foreground():
     cams = np.full((5, 5, 2), -1.0, np.float32)
     cams[2, 1, 0] = 5.0   # class 1 on the left square, class 2 on the right one
     cams[2, 3, 1] = 5.0
-    guide, seeds, fg = label_image(image, np.array([1, 2]), cams, (8, 3.5), None,
-                                   GuideConfig(strategy="oracle", tau=0.5), gt=gt)
+    guide, seeds, fg = label(image, np.array([1, 2]), cams, None, GuideConfig(strategy="oracle", tau=0.5),
+                             gt=gt)
     np.testing.assert_array_equal(fg, ground_truth_foreground(gt))
     assert not fg[9].any()
     assert np.all(guide[10:30, 2:18] == 1) and np.all(guide[10:30, 22:38] == 2)
     with pytest.raises(ValueError, match="oracle needs ground-truth"):
-        label_image(image, np.array([1]), cams, (8, 3.5), None, GuideConfig(strategy="oracle"))
+        label(image, np.array([1]), cams, None, GuideConfig(strategy="oracle"))
 
 
 def test_strategies_use_only_their_inputs():
     image, fg = two_squares()
     saliency = fg.astype(np.float32)
     cams = np.zeros((5, 5, 2), np.float32)
-    guide, seeds, foreground = label_image(image, np.array([2]), None, None, saliency,
-                                           GuideConfig(strategy="g0"), image_id="x")
+    guide, seeds, foreground = label(image, np.array([2]), None, saliency, GuideConfig(strategy="g0"),
+                                     image_id="x")
     assert seeds is None and np.all(guide[fg] == 2) and np.all(guide[~fg] == 0)
-    guide, seeds, foreground = label_image(image, np.array([2]), cams, (8, 3.5), None,
-                                           GuideConfig(strategy="seeds"))
+    guide, seeds, foreground = label(image, np.array([2]), cams, None, GuideConfig(strategy="seeds"))
     assert foreground is None and guide is seeds
 
 

@@ -14,12 +14,10 @@ import json
 import os
 
 from tfguided.crf import CRF_PARAMS
+from tfguided.guide.label import STRATEGIES
 from tfguided.guide.regions import UNDECIDED
 from tfguided.train.optim import OPTIMIZERS
 
-# What each guide labeller needs (§5): the seeder (CAM seeds), the saliency net, the classifier.
-GUIDE_NEEDS = {"seeds": ("seeder",), "g0": ("saliency",), "g1": ("saliency", "classifier"),
-               "g2": ("seeder", "saliency"), "oracle": ("seeder",)}
 
 
 @dataclasses.dataclass
@@ -299,7 +297,7 @@ def choices():
     checks (a range check would be one more entry)."""
     crf = tuple(CRF_PARAMS)
     return {
-        (GuideConfig, "strategy"): tuple(GUIDE_NEEDS) + ("gt",),
+        (GuideConfig, "strategy"): STRATEGIES + ("gt",),
         (GuideConfig, "undecided"): tuple(UNDECIDED),
         (GuideConfig, "crf_seed"): ("none",) + crf,
         (CrfConfig, "params"): crf,

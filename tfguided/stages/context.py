@@ -14,6 +14,7 @@ import time
 
 from tfguided import configs, files
 from tfguided.data import records
+from tfguided.guide.label import GUIDE_NEEDS
 from tfguided.seeds import backprop
 from tfguided.train.strategy import is_chief, make_strategy, worker_task
 
@@ -88,7 +89,7 @@ class Context:
         if stage in ("guide", "segmenter", "evaluate", "export"):
             if self.guide_strategy == "gt":
                 return GUIDE_FREE
-            needs = configs.GUIDE_NEEDS.get(self.guide_strategy, NETWORKS)
+            needs = GUIDE_NEEDS.get(self.guide_strategy, NETWORKS)
             if "saliency" in needs and self.saliency_filters_targets:
                 needs = tuple(needs) + ("seeder",)  # the seeder chose the saliency training images
             return tuple(s for s in NETWORKS if s not in needs)

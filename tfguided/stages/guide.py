@@ -1,10 +1,9 @@
 """Stage `guide`: seeds and/or saliency -> guide labels for every training image (§5, supp. E).
 
-Strategies (`--guide`): seeds (CAM seeds only), g0 (saliency + a random image label), g1 (each
-salient component labelled by the classifier), g2 (seeds propagated in the saliency, the paper's),
-oracle (g2 with the ground-truth foreground as saliency). Each needs only its inputs: the seeder
-for seeds/g2/oracle, the saliency (net, or the saliency stage's MB+ maps with --saliency=mbd)
-for g0/g1/g2, the classifier for g1.
+The strategies (`--guide`) and the per-image labelling live in tfguided/guide/label.py; this
+stage orchestrates. Each strategy needs only its inputs: the seeder for seeds/g2/oracle, the
+saliency (net, or the saliency stage's MB+ maps with --saliency=mbd) for g0/g1/g2, the
+classifier for g1.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size times saliency.net.scale (as trained on crops), padded
@@ -22,89 +21,14 @@ import os
 import tensorflow as tf
 
 from tfguided import files, parallel
-from tfguided.configs import GUIDE_NEEDS
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
-from tfguided.guide.g0 import guide_g0, image_rng
-from tfguided.guide.g1 import guide_g1
-from tfguided.guide.g2 import guide_g2
-from tfguided.guide.regions import UNDECIDED
+from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
-from tfguided.saliency.foreground import saliency_foreground
-from tfguided.saliency.mbd import read_map_png
 from tfguided.scoremaps import resized_geometry
 from tfguided.stages.saliency import mbd_map_path
-from tfguided.seeds.cam import crf_seeds, normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
-
-STRATEGIES = tuple(GUIDE_NEEDS)
-
-
-def check_strategy(strategy):
-    if strategy not in GUIDE_NEEDS:
-        raise ValueError(f"--guide={strategy!r}: the guide stage makes one of {STRATEGIES}")
-    return strategy
-
-
-def image_seeds(image, labels, cams, cam_geometry, guide_cfg):
-    """The CAM seeds at tau (§6.1), refined by a dense CRF if guide.crf_seed names a parameter
-    set (supp. C "crf-seed")."""
-    maps = normalised_class_maps(cams, labels, image.shape[:2], cam_geometry)
-    if guide_cfg.crf_seed != "none":
-        return crf_seeds(image, maps, labels, guide_cfg.tau, guide_cfg.crf_seed, guide_cfg.crf.iterations,
-                         guide_cfg.crf.downscale)
-    return seeds_from_maps(maps, labels, guide_cfg.tau)
-
-
-def ground_truth_foreground(gt):
-    """The oracle's saliency: the ground-truth object pixels (void excluded)."""
-    return (gt > 0) & (gt != labelmap.IGNORE)
-
-
-def guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg):
-    """(seeds, foreground) the strategy uses; None for an input it does not use."""
-    needs = GUIDE_NEEDS[check_strategy(guide_cfg.strategy)]
-    seeds = image_seeds(image, labels, cams, cam_geometry, guide_cfg) if "seeder" in needs else None
-    if guide_cfg.strategy == "oracle":
-        if gt is None:
-            raise ValueError("--guide=oracle needs ground-truth masks for the training images")
-        foreground = ground_truth_foreground(gt)
-    elif "saliency" in needs:
-        foreground = saliency_foreground(saliency_prob, guide_cfg.saliency_fraction)
-    else:
-        foreground = None
-    return seeds, foreground
-
-
-def make_guide(image, labels, seeds, foreground, guide_cfg, image_id="", score_fn=None):
-    """The guide label map of one image from its inputs (numpy in, numpy out)."""
-    strategy = check_strategy(guide_cfg.strategy)
-    if strategy == "seeds":
-        return seeds
-    if strategy == "g0":
-        return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.seed))
-    if strategy == "g1":
-        return guide_g1(image, labels, foreground, score_fn, guide_cfg.min_component_fraction,
-                        guide_cfg.connectivity)
-    return guide_g2(image, seeds, foreground, **g2_args(guide_cfg))
-
-
-def g2_args(guide_cfg):
-    """`guide_g2`'s numbers from the guide section."""
-    return dict(min_component_fraction=guide_cfg.min_component_fraction,
-                connectivity=guide_cfg.connectivity, min_seed_pixels=guide_cfg.min_seed_pixels,
-                undecided=UNDECIDED[guide_cfg.undecided], crf_unary_sigma=guide_cfg.crf_unary_sigma,
-                crf_params=guide_cfg.crf.params, crf_iterations=guide_cfg.crf.iterations,
-                crf_downscale=guide_cfg.crf.downscale)
-
-
-def label_image(image, labels, cams, cam_geometry, saliency_prob, guide_cfg, gt=None, image_id="",
-                score_fn=None):
-    """One image's (guide, seeds, foreground); seeds / foreground are None where unused."""
-    seeds, foreground = guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg)
-    guide = make_guide(image, labels, seeds, foreground, guide_cfg, image_id, score_fn)
-    return guide, seeds, foreground
 
 
 def batches(ctx, split, batch_size, size=None, full_size=True):
@@ -136,24 +60,12 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
-def label_example(image_bytes, image_id, labels, cams, cam_geometry, saliency, gt, guide_cfg):
-    """One image's (guide, seeds, foreground) from its encoded image and network outputs, numpy
-    and OpenCV only (a worker process runs it). `saliency`: probabilities [H, W], or the path of
-    the saliency stage's MB+ map; `gt`: the ground truth, for the oracle (None otherwise); guide
-    None for G1 (its classifier runs in the main process)."""
-    image = imageio.decode_image(image_bytes, image_id)
-    saliency_prob = read_map_png(saliency) if isinstance(saliency, str) else saliency
-    seeds, fg = guide_inputs(image, labels, cams, cam_geometry, saliency_prob, gt, guide_cfg)
-    guide = None if guide_cfg.strategy == "g1" else make_guide(image, labels, seeds, fg, guide_cfg, image_id)
-    return guide, seeds, fg
-
-
 def network_outputs(ctx, split, batch_size=16):
     """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
     decoded or None), and what the guide strategy's networks give it: the seeder's class maps
     with their geometry on the image, the saliency (probabilities, or the MB+ map's path). The
     networks run batched in this process; None for a network the strategy does not use."""
-    needs = GUIDE_NEEDS[check_strategy(ctx.config.guide.strategy)]
+    needs = GUIDE_NEEDS[ctx.config.guide.strategy]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
     saliency_method = ctx.config.saliency.method if "saliency" in needs else None
@@ -179,13 +91,6 @@ def network_outputs(ctx, split, batch_size=16):
             }
 
 
-def label_args(item, guide_cfg):
-    """`label_example`'s arguments for one of `network_outputs`' items."""
-    oracle_gt = item["gt"] if guide_cfg.strategy == "oracle" else None  # the oracle's saliency
-    return (item["image"], item["id"], item["labels"], item["cams"], item["cam_geometry"],
-            item["saliency"], oracle_gt, guide_cfg)
-
-
 def labelled(ctx, split, batch_size=16):
     """Per image of `split`: `network_outputs`' id, encoded image, labels and ground truth, with
     the guide, seeds and saliency foreground (None where the strategy does not use them).
@@ -195,7 +100,7 @@ def labelled(ctx, split, batch_size=16):
     """
     guide_cfg = ctx.config.guide
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
-                if "classifier" in GUIDE_NEEDS[check_strategy(guide_cfg.strategy)] else None)
+                if "classifier" in GUIDE_NEEDS[guide_cfg.strategy] else None)
     labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, batch_size),
                                      functools.partial(label_args, guide_cfg=guide_cfg),
                                      in_flight=3 * batch_size)

@@ -7,6 +7,7 @@ import time
 from tfguided import configs
 
 from tfguided.stages import data, evaluate, export, guide, saliency, seed_eval, seeder, segmenter
+from tfguided.guide.label import GUIDE_NEEDS
 from tfguided.seeds import backprop
 from tfguided.stages.context import Context, describe
 from tfguided.train.strategy import worker_task
@@ -28,7 +29,7 @@ def dependencies(ctx, stage):
     if stage == "guide":
         if ctx.guide_strategy == "gt":
             raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
-        needs = configs.GUIDE_NEEDS[guide.check_strategy(ctx.guide_strategy)]
+        needs = GUIDE_NEEDS[ctx.guide_strategy]
         if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
             raise ValueError(f"--seeder={ctx.config.seeder.arch} is for --stage=seed_eval (Table 1); "
                              f"guides take their seeds from a GAP seeder")
