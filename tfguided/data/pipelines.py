@@ -119,3 +119,24 @@ def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, 
     augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)  # int64 [2] each
     ds = tf.data.Dataset.zip((ds, augmentation_seeds)).map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def image_batches(data_dir, split, batch_size, size, full_size=True):
+    """Batches of a split's images: resized to `size` as `seeder_input`, and (if `full_size`, for
+    the saliency net) at their own size, mean-centred and zero-padded to the largest in the batch
+    (DeepLab pads with the mean); with id, encoded image, mask, labels and shape."""
+
+    def add_inputs(ex):
+        pixels = decode(ex)["pixels"]
+        out = {"id": ex["id"], "image": ex["image"], "mask": ex["mask"], "labels": ex["labels"],
+               "shape": tf.shape(pixels)[:2], "seeder_input": resize_image(pixels, size)}
+        if full_size:
+            out["centred"] = tf.cast(pixels, tf.float32) - IMAGENET_MEAN
+        return out
+
+    padding = {"id": "", "image": "", "mask": "", "labels": tf.constant(0, tf.int64), "shape": 0,
+               "seeder_input": 0.0}
+    if full_size:
+        padding["centred"] = 0.0
+    return records.dataset(data_dir, split).map(
+        add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(batch_size, padding_values=padding)

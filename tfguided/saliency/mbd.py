@@ -113,6 +113,11 @@ def map_png(image_bytes):
     return buf.tobytes()
 
 
+def map_path(saliency_dir, image_id):
+    """Where the saliency stage keeps an image's map."""
+    return os.path.join(saliency_dir, "mbd_maps", image_id + ".png")
+
+
 def read_map_png(path):
     """A `map_png` file -> saliency in [0, 1], float32 [H, W]."""
     data = cv2.imread(path, cv2.IMREAD_UNCHANGED)

@@ -11,6 +11,7 @@ import numpy as np
 from tfguided.data.labelmap import IGNORE
 
 CANVAS = 64
+FILE = "mean_shape.npy"  # the seeder stage's file of the mean shape
 
 
 class MeanShape:

@@ -26,31 +26,9 @@ from tfguided.eval import metrics, panels
 from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
+from tfguided.saliency import mbd
 from tfguided.scoremaps import resized_geometry
-from tfguided.stages.saliency import mbd_map_path
 from tfguided.train import loop
-
-
-def batches(ctx, split, batch_size, size=None, full_size=True):
-    """Batches of a split's images: resized to `size` (default: the seeder's input) as
-    `seeder_input`, and (if `full_size`, for the saliency net) at their own size, mean-centred
-    and zero-padded to the largest in the batch (DeepLab pads with the mean)."""
-    size = size or ctx.config.seeder.net.input_size
-
-    def add_inputs(ex):
-        pixels = pipelines.decode(ex)["pixels"]
-        out = {"id": ex["id"], "image": ex["image"], "mask": ex["mask"], "labels": ex["labels"],
-               "shape": tf.shape(pixels)[:2], "seeder_input": pipelines.resize_image(pixels, size)}
-        if full_size:
-            out["centred"] = tf.cast(pixels, tf.float32) - pipelines.IMAGENET_MEAN
-        return out
-
-    padding = {"id": "", "image": "", "mask": "", "labels": tf.constant(0, tf.int64), "shape": 0,
-               "seeder_input": 0.0}
-    if full_size:
-        padding["centred"] = 0.0
-    return records.dataset(ctx.voc_dir, split).map(
-        add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(batch_size, padding_values=padding)
 
 
 def classifier_scores_fn(classifier):
@@ -72,7 +50,8 @@ def network_outputs(ctx, split, batch_size=16):
     saliency_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")),
                                     ctx.config.saliency.net.scale) if saliency_method == "net" else None)
     size = ctx.config.seeder.net.input_size
-    for batch in batches(ctx, split, batch_size, full_size=saliency_fn is not None):
+    batches = pipelines.image_batches(ctx.voc_dir, split, batch_size, size, full_size=saliency_fn is not None)
+    for batch in batches:
         cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
         saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
                     if saliency_fn else None)
@@ -86,7 +65,7 @@ def network_outputs(ctx, split, batch_size=16):
                 "cams": None if cams is None else cams[j],
                 "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
                                                   (height, width)) if seeder else None),
-                "saliency": (mbd_map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
+                "saliency": (mbd.map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
                              else None if saliency is None else saliency[j, :height, :width]),
             }
 

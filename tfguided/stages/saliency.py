@@ -55,28 +55,24 @@ def target_free_ids(ctx, out_dir, batch_size=32):
     return kept, total
 
 
-def mbd_map_path(saliency_dir, image_id):
-    return os.path.join(saliency_dir, "mbd_maps", image_id + ".png")
-
-
 def write_mbd_maps(ctx, out_dir):
     """The maps of the training split; maps left by an interrupted run are kept if they were made
     from the same data by the same MB+ (`source.json`), else all are remade."""
     split = ctx.config.data.train_split
     count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
-    maps_dir = os.path.dirname(mbd_map_path(out_dir, ""))
+    maps_dir = os.path.dirname(mbd.map_path(out_dir, ""))
     source = {"data": ctx.data_fingerprint("saliency"), "split": split, "mbd": mbd.VERSION}
     stamp = os.path.join(maps_dir, "source.json")
     if os.path.exists(stamp) and files.read_json(stamp) != source:
         shutil.rmtree(maps_dir)
     files.atomic_write_json(stamp, source)
     todo = (ex for ex in records.iterate_numpy(ctx.voc_dir, split)
-            if not os.path.exists(mbd_map_path(out_dir, ex["id"].decode())))
+            if not os.path.exists(mbd.map_path(out_dir, ex["id"].decode())))
     ready = len([f for f in os.listdir(maps_dir) if f.endswith(".png") and not f.startswith(".")])
     print(f"saliency: MB+ maps of {count} {split} images ({ready} already there)")
     progress = progress_bar(count, "image")
     for n, (ex, png) in enumerate(parallel.ordered_map(mbd.map_png, todo, lambda ex: (ex["image"],)), 1):
-        files.atomic_write_bytes(mbd_map_path(out_dir, ex["id"].decode()), png)
+        files.atomic_write_bytes(mbd.map_path(out_dir, ex["id"].decode()), png)
         progress(ready + n)
     return {"method": "mbd", "maps": count}
 

@@ -17,8 +17,8 @@ from tfguided.inference import fixed_size_fn
 from tfguided.models.classifier import VggClassifier
 from tfguided.models import pretrained
 from tfguided.models.gap import GapNet
-from tfguided.seeds.mean_shape import MeanShape
-from tfguided.stages import seed_eval
+from tfguided.seeds import mean_shape
+from tfguided.stages.seed_maps import write_seed_panels
 from tfguided.train import loop, losses
 
 
@@ -68,11 +68,11 @@ def train_classifier(ctx, out_dir, section):
 
 def fit_mean_shape(ctx, out_dir):
     """The centre mean shape baseline's "training": the mean ground-truth class mask."""
-    mean = MeanShape()
+    mean = mean_shape.MeanShape()
     for ex in records.iterate_numpy(ctx.voc_dir, ctx.config.data.train_split):
         if ex["mask"]:
             mean.add(labelmap.decode_label_png(ex["mask"], ex["id"].decode()))
-    with files.atomic_path(os.path.join(out_dir, seed_eval.MEAN_SHAPE_FILE)) as tmp:
+    with files.atomic_path(os.path.join(out_dir, mean_shape.FILE)) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, mean.shape)
     return {"objects": mean.count, "val_map": None}
@@ -85,7 +85,7 @@ def run(ctx, out_dir):
     else:
         results = train_classifier(ctx, out_dir, "seeder")
     if ctx.is_chief:
-        seed_eval.write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
+        write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
     return results
 
 
