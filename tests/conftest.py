@@ -38,7 +38,7 @@ def run_cli(args, cwd=REPO, timeout=900, check=True):
 def tiny_data(tmp_path_factory):
     """The tiny synthetic dataset, generated and converted once per session."""
     from tfguided import configs
-    from tfrecords_tools import msra, synthetic, voc
+    from tfguided.sources import msra, synthetic, voc
 
     root = tmp_path_factory.mktemp("tiny_data")
     cfg = configs.preset("tiny").data

@@ -7,7 +7,7 @@ import pytest
 
 from tfguided import configs
 from tfguided.data import labelmap
-from tfrecords_tools import msra, synthetic, voc
+from tfguided.sources import msra, synthetic, voc
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import shared_path
 from tfguided.data import labelmap, records
-from tfrecords_tools import voc
+from tfguided.sources import voc
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 
 from tfguided.data import labelmap, records
-from tfrecords_tools import voc
+from tfguided.sources import voc
 
 XML = """<annotation><folder>VOC2012</folder><filename>{id}.jpg</filename>
 <size><width>24</width><height>16</height><depth>3</depth></size>{objects}</annotation>"""

@@ -22,7 +22,7 @@ from tfguided.train.optim import OPTIMIZERS
 
 @dataclasses.dataclass
 class SyntheticConfig:
-    """Size of the generated demo dataset (tfrecords_tools/synthetic.py)."""
+    """Size of the generated demo dataset (tfguided/sources/synthetic.py)."""
     image_size: int = 128
     num_classes: int = 6
     train: int = 1000

@@ -1,4 +1,6 @@
-"""Dataset converters: python -m tfrecords_tools {synthetic|voc|msra} --flags.
+"""Dataset converters' command line: python -m tfrecords_tools {synthetic|voc|msra} --flags.
+
+The readers and converters themselves live in tfguided/sources/.
 
   python -m tfrecords_tools synthetic --out=DIR --preset=demo --seed=0
       writes DIR/VOC2012 (VOC layout) and DIR/MSRA (MSRA layout): the embedded demo data.
@@ -63,13 +65,13 @@ def main(argv):
 def convert(command):
     if command == "synthetic":
         from tfguided.progress import progress_bar
-        from tfrecords_tools import synthetic
+        from tfguided.sources import synthetic
         cfg = configs.preset(FLAGS.preset).data.synthetic
         total = cfg.train + cfg.val + cfg.saliency
         info = synthetic.generate(FLAGS.out, cfg, FLAGS.seed, progress_bar(total, "image"))
         print(f"synthetic: wrote {info} to {FLAGS.out}")
     elif command == "voc":
-        from tfrecords_tools import voc
+        from tfguided.sources import voc
         if not FLAGS.voc_root:
             raise app.UsageError("voc needs --voc_root")
         manifest = voc.convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv,
@@ -77,7 +79,7 @@ def convert(command):
                                max_pixels=FLAGS.max_pixels)
         print("voc: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
     else:
-        from tfrecords_tools import msra
+        from tfguided.sources import msra
         if not FLAGS.msra_root:
             raise app.UsageError("msra needs --msra_root")
         manifest = msra.convert(FLAGS.msra_root, FLAGS.out, FLAGS.label_file, FLAGS.exclude_ids,

@@ -10,7 +10,7 @@ import os
 
 from tfguided.data import records
 from tfguided.progress import progress_bar
-from tfrecords_tools import msra, synthetic, voc
+from tfguided.sources import msra, synthetic, voc
 
 
 def run(ctx):
