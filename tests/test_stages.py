@@ -1,5 +1,6 @@
 """Stage directories and reuse (DESIGN.md §2): names carry config differences; done stages are reused."""
 
+import dataclasses
 import json
 import os
 
@@ -7,7 +8,7 @@ import pytest
 
 from tfguided import configs
 from tfguided.data import records
-from tfguided.stages import pipeline
+from tfguided.stages import pipeline, table
 from tfguided.stages.context import Context
 
 
@@ -17,12 +18,20 @@ def _ctx(tmp_path, *overrides, guide="g2"):
     return Context(cfg, str(tmp_path))
 
 
+def _fake_runners(monkeypatch, **runners):
+    """The data stage does nothing, and each named stage runs `runners[name]`."""
+    monkeypatch.setattr(table, "RUN_DATA", lambda c: {})
+    for name, runner in runners.items():
+        monkeypatch.setitem(table.STAGES, name, dataclasses.replace(table.STAGES[name], runner=runner))
+
+
 def test_names_carry_only_relevant_differences(tmp_path):
     base = _ctx(tmp_path)
     assert [base.stage_name(s) for s in ("seeder", "saliency", "guide", "segmenter", "evaluate")] == [
         "seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"]
     tau = _ctx(tmp_path, "guide.tau=0.3")
-    assert tau.stage_name("seeder") == "seeder" and tau.stage_name("saliency") == "saliency"
+    assert tau.stage_name("seeder") == "seeder,guide.tau=0.3"  # its seed panels are drawn at tau
+    assert tau.stage_name("saliency") == "saliency"
     assert tau.stage_name("guide") == "guide-g2,guide.tau=0.3"
     assert tau.stage_name("evaluate") == "evaluate-g2,guide.tau=0.3"
     assert _ctx(tmp_path, "guide.panels=2").stage_name("guide") == "guide-g2"
@@ -68,8 +77,7 @@ def test_finished_stage_is_reused_not_rerun(tmp_path, monkeypatch):
     ctx = _ctx(tmp_path)
     _fake_data(ctx)
     calls = []
-    monkeypatch.setitem(pipeline.RUNNERS, "seeder", lambda c, d: calls.append(d) or {"x": 1})
-    monkeypatch.setattr(pipeline.data, "run", lambda c: {})
+    _fake_runners(monkeypatch, seeder=lambda c, d: calls.append(d) or {"x": 1})
     assert pipeline.ensure(ctx, "seeder", log=lambda m: None)["x"] == 1
     assert pipeline.ensure(ctx, "seeder", log=lambda m: None)["x"] == 1
     assert calls == [os.path.join(str(tmp_path), "seeder")]
@@ -84,8 +92,7 @@ def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkey
     `saliency` directory must not pass for the new one; settings of other sections do not matter."""
     ctx = _ctx(tmp_path)
     _fake_data(ctx)
-    monkeypatch.setitem(pipeline.RUNNERS, "saliency", lambda c, d: {"x": 1})
-    monkeypatch.setattr(pipeline.data, "run", lambda c: {})
+    _fake_runners(monkeypatch, saliency=lambda c, d: {"x": 1})
     pipeline.ensure(ctx, "saliency", log=lambda m: None)
     done_path = os.path.join(ctx.stage_dir("saliency"), "done.json")
     done = json.loads(open(done_path).read())

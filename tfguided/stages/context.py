@@ -14,27 +14,11 @@ import time
 
 from tfguided import configs, files
 from tfguided.data import records
-from tfguided.guide.label import GUIDE_NEEDS
-from tfguided.seeds import backprop
+from tfguided.stages import table
 from tfguided.train.strategy import is_chief, make_strategy, worker_task
 
 DONE = "done.json"
-# Config sections each stage's result depends on (transitively).
-SECTIONS = {
-    "data": ("data",),
-    "seeder": ("data", "num_classes", "seeder"),
-    "classifier": ("data", "num_classes", "classifier"),
-    "seed_eval": ("data", "num_classes", "seeder", "classifier"),
-    "saliency": ("data", "num_classes", "seeder", "saliency"),
-    "guide": ("data", "num_classes", "seeder", "classifier", "saliency", "guide"),
-    "segmenter": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
-    "evaluate": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter",
-                 "evaluate"),
-    "export": ("data", "num_classes", "seeder", "classifier", "saliency", "guide", "segmenter"),
-}
 NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels", "segmenter.monitor_images")
-GUIDE_FREE = ("seeder", "classifier", "saliency", "guide")  # what --guide=gt does not depend on
-NETWORKS = ("seeder", "classifier", "saliency")
 
 
 @dataclasses.dataclass
@@ -84,40 +68,18 @@ class Context:
         """train.batch_size is per replica; tf.data batches the global batch, Keras splits it."""
         return train_cfg.batch_size * self.strategy().num_replicas_in_sync
 
-    def unused_sections(self, stage):
-        """Sections `stage` lists but this run's guide or seeder does not use (kept out of names)."""
-        if stage in ("guide", "segmenter", "evaluate", "export"):
-            if self.guide_strategy == "gt":
-                return GUIDE_FREE
-            needs = GUIDE_NEEDS.get(self.guide_strategy, NETWORKS)
-            if "saliency" in needs and self.saliency_filters_targets:
-                needs = tuple(needs) + ("seeder",)  # the seeder chose the saliency training images
-            return tuple(s for s in NETWORKS if s not in needs)
-        if stage == "seed_eval" and self.config.seeder.arch not in backprop.METHODS:
-            return ("classifier",)
-        if stage == "saliency" and not self.saliency_filters_targets:
-            return ("num_classes", "seeder")
-        return ()
-
     @property
     def saliency_filters_targets(self):
         """The saliency net trains only on images the seeder finds no target class in (§6.1)."""
         cfg = self.config.saliency
         return cfg.method == "net" and cfg.exclude_target_score > 0
 
-    def relevant_sections(self, stage):
-        unused = self.unused_sections(stage)
-        return tuple(s for s in SECTIONS[stage] if s not in unused)
-
     def relevant_diff(self, stage):
-        sections = self.relevant_sections(stage)
-        full = configs.diff(self.config, self.defaults)
-        return {k: v for k, v in sorted(full.items())
-                if k.split(".")[0] in sections and k not in NOT_IN_NAMES}
+        return _relevant(configs.diff(self.config, self.defaults), table.relevant_sections(self, stage))
 
     def stage_name(self, stage):
         name = stage
-        if stage in ("guide", "segmenter", "evaluate", "export"):
+        if table.per_guide(stage):
             name += "-" + self.guide_strategy
         diff = self.relevant_diff(stage)
         if diff:
@@ -155,25 +117,15 @@ class Context:
 
     def data_fingerprint(self, stage):
         """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
-        msra = [self.msra_dir] if self.needs_msra else []
-        if stage == "saliency":
-            dirs = (msra + [self.voc_dir] if self.saliency_filters_targets else msra) if self.needs_msra \
-                else [self.voc_dir]  # MB+ maps of the training images
-        elif stage in ("seeder", "classifier", "seed_eval") or self.guide_strategy == "gt":
-            dirs = [self.voc_dir]
-        else:
-            dirs = [self.voc_dir] + msra
         digest = hashlib.sha256()
-        for d in dirs:
+        for d in table.data_dirs(self, stage):
             with open(os.path.join(d, records.MANIFEST), "rb") as f:
                 digest.update(f.read())
         return digest.hexdigest()
 
     def relevant_values(self, stage, config_dict):
         """{dotted.field: value} of a config (as a JSON dict) in the sections `stage` uses."""
-        sections = self.relevant_sections(stage)
-        return {k: v for k, v in _flatten(config_dict).items()
-                if k.split(".")[0] in sections and k not in NOT_IN_NAMES}
+        return _relevant(_flatten(config_dict), table.relevant_sections(self, stage))
 
     def is_done(self, stage):
         """True if the stage finished for this config; an error if it finished on other data or
@@ -228,6 +180,12 @@ def _comparable(key, value):
     if key.endswith(".net.init") and isinstance(value, str):
         return os.path.basename(value)
     return value
+
+
+def _relevant(values, sections):
+    """The {dotted.field: value} items under `sections` (sections or single fields), sorted."""
+    return {k: v for k, v in sorted(values.items()) if k not in NOT_IN_NAMES
+            and any(k == s or k.startswith(s + ".") for s in sections)}
 
 
 def _flatten(tree, prefix=""):
