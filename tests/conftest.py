@@ -42,7 +42,7 @@ def tiny_data(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny_data")
     cfg = configs.preset("tiny").data
-    synthetic.generate(str(root / "raw"), cfg.synthetic, seed=0)
+    synthetic.generate(str(root / "raw"), cfg.synthetic, rng_seed=0)
     voc.convert(str(root / "raw" / "VOC2012"), str(root / "voc"), verbose=False)
     msra.convert(str(root / "raw" / "MSRA"), str(root / "msra"), verbose=False)
     return root

@@ -52,7 +52,8 @@ def test_missing_predecessor_model_is_named(tiny_run, tmp_path):
     shutil.copytree(workdir, copy)
     os.remove(copy / "seeder" / loop.MODEL_FILE)
     proc = run_cli(["train_main.py", "--stage=guide", "--preset=tiny", f"--workdir={copy}",
-                    "--guide=seeds", "--override=guide.tau=0.33"], check=False)  # a guide not made yet
+                    "--guide=seeds", "--override=guide.min_component_fraction=0.02"],  # a guide not made yet
+                   check=False)
     assert proc.returncode == 2
     assert f"{copy / 'seeder' / loop.MODEL_FILE}: trained model missing; run its stage first" in proc.stdout
 

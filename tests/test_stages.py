@@ -62,7 +62,7 @@ def test_ground_truth_runs_ignore_guide_settings(tmp_path):
 
 def test_long_names_are_hashed(tmp_path):
     ctx = _ctx(tmp_path, "seeder.train.steps=5", "seeder.train.learning_rate=0.002",
-               "seeder.net.fc_units=32", "seeder.train.decay_every=3", "seeder.train.seed=9")
+               "seeder.net.fc_units=32", "seeder.train.decay_every=3", "seeder.train.rng_seed=9")
     name = ctx.stage_name("seeder")
     assert name.startswith("seeder,cfg") and len(name) < 40
 
@@ -107,6 +107,25 @@ def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkey
     assert newer.stage_name("saliency") == "saliency"
     with pytest.raises(ValueError, match=r"saliency: finished with other settings .*saliency\.net\.scale"):
         pipeline.ensure(newer, "saliency", log=lambda m: None)
+
+
+def test_a_stage_finished_before_the_rng_seed_rename_is_reused_by_its_seed(tmp_path, monkeypatch):
+    """done.json written when the fields were called `seed`: read as rng_seed, so the same seed
+    reuses the stage and another one is refused by name."""
+    ctx = _ctx(tmp_path)
+    _fake_data(ctx)
+    _fake_runners(monkeypatch, seeder=lambda c, d: {"x": 1})
+    pipeline.ensure(ctx, "seeder", log=lambda m: None)
+    done_path = os.path.join(ctx.stage_dir("seeder"), "done.json")
+    done = json.loads(open(done_path).read())
+    for section in (done["config"]["data"], done["config"]["seeder"]["train"]):
+        section["seed"] = section.pop("rng_seed")
+    open(done_path, "w").write(json.dumps(done))
+    assert ctx.is_done("seeder")
+    done["config"]["seeder"]["train"]["seed"] = 3
+    open(done_path, "w").write(json.dumps(done))
+    with pytest.raises(ValueError, match=r"seeder\.train\.rng_seed"):
+        ctx.is_done("seeder")
 
 
 def test_data_from_a_voc_folder_needs_no_saliency_set_with_mbd(tmp_path, tiny_data):

@@ -14,7 +14,7 @@ from tfguided.sources import msra, synthetic, voc
 def generated(tmp_path_factory):
     cfg = configs.preset("tiny").data.synthetic
     a = tmp_path_factory.mktemp("a")
-    synthetic.generate(str(a), cfg, seed=3)
+    synthetic.generate(str(a), cfg, rng_seed=3)
     return cfg, a
 
 
@@ -28,8 +28,8 @@ def _file_bytes(root):
 
 def test_same_seed_same_bytes_other_seed_other_bytes(generated, tmp_path):
     cfg, a = generated
-    synthetic.generate(str(tmp_path / "b"), cfg, seed=3)
-    synthetic.generate(str(tmp_path / "c"), cfg, seed=4)
+    synthetic.generate(str(tmp_path / "b"), cfg, rng_seed=3)
+    synthetic.generate(str(tmp_path / "c"), cfg, rng_seed=4)
     assert _file_bytes(a) == _file_bytes(tmp_path / "b")
     assert _file_bytes(a) != _file_bytes(tmp_path / "c")
 

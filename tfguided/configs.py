@@ -35,7 +35,7 @@ class SyntheticConfig:
 @dataclasses.dataclass
 class DataConfig:
     synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
-    seed: int = 0
+    rng_seed: int = 0            # the synthetic demo data's generator
     examples_per_shard: int = 500
     grabcut_iterations: int = 5  # MSRA boxes -> GrabCut targets (§6.1)
     train_split: str = "train_aug"  # §6.1: VOC train + SBD, 10,582 images
@@ -57,7 +57,7 @@ class TrainConfig:
     decay_factor: float = 0.1
     steps: int = 8000
     steps_per_epoch: int = 500    # how often Keras logs and checkpoints
-    seed: int = 0
+    rng_seed: int = 0             # weights, shuffling and augmentation
     precision: str = "float32"    # float32 | mixed_float16 (GPUs) | mixed_bfloat16 (TPUs, recent
                                   # CPUs): the nets compute in 16 bits, logits and loss stay float32
     jit_compile: bool = False     # XLA-compile the training step (not with segmenter.crf_loss)
@@ -127,7 +127,7 @@ class GuideConfig:
     """Guide labeller (§5, supp. E); connectivity, min_seed_pixels and undecided are the switches
     for where the authors' code differs from the paper (BUILD_NOTES.md)."""
     strategy: str = "g2"         # seeds | g0 | g1 | g2 | oracle | gt (the --guide flag)
-    seed: int = 0                # G0's per-image random draw
+    rng_seed: int = 0            # G0's per-image random draw
     tau: float = 0.2             # §6.1: seed background where every normalised class map < tau
     saliency_fraction: float = 0.5  # §6.1: saliency fg = prob >= 50% of the image's max prob
     min_component_fraction: float = 0.01

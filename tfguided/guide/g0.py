@@ -9,9 +9,9 @@ import zlib
 import numpy as np
 
 
-def image_rng(image_id, seed=0):
-    """A numpy Generator fixed by (seed, image id): reproducible and independent per image."""
-    return np.random.default_rng([seed, zlib.crc32(image_id.encode())])
+def image_rng(image_id, rng_seed=0):
+    """A numpy Generator fixed by (rng_seed, image id): reproducible and independent per image."""
+    return np.random.default_rng([rng_seed, zlib.crc32(image_id.encode())])
 
 
 def guide_g0(labels, saliency_fg, rng):

@@ -66,7 +66,7 @@ def make_guide(image, labels, seeds, foreground, guide_cfg, image_id="", score_f
     if strategy == "seeds":
         return seeds
     if strategy == "g0":
-        return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.seed))
+        return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.rng_seed))
     if strategy == "g1":
         return guide_g1(image, labels, foreground, score_fn, guide_cfg.min_component_fraction,
                         guide_cfg.connectivity)

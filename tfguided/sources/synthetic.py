@@ -10,7 +10,7 @@ non-target kind (the paper removes Pascal classes from MSRA), with boxes from se
 annotators, written in the MSRA text format (count; then per image: path, "width height",
 "l t r b; l t r b; ...").
 
-Everything is drawn from one `numpy.random.Generator` seeded by `seed`: same seed, same bytes.
+Everything is drawn from one `numpy.random.Generator` seeded by `rng_seed`: same seed, same bytes.
 """
 
 import os
@@ -248,12 +248,12 @@ def saliency_scene(rng, size, n_annotators, clutter_prob=0.3):
     return _finish(img, rng, size), boxes
 
 
-def generate(out_dir, cfg, seed, progress=None):
+def generate(out_dir, cfg, rng_seed, progress=None):
     """Writes `out_dir/VOC2012` (VOC layout + image_labels.tsv + class_names.txt) and `out_dir/MSRA`.
 
     `cfg` is a `tfguided.configs.SyntheticConfig`. Returns a dict of counts.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng_seed)
     class_names = ["background"] + list(TARGET_KINDS)[:cfg.num_classes]
     voc = os.path.join(out_dir, "VOC2012")
     for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):

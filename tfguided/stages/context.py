@@ -142,7 +142,7 @@ class Context:
                              f"use another --workdir for this data")
         now = self.relevant_values(stage, json.loads(self.config.to_json()))
         then = {**self.relevant_values(stage, json.loads(configs.class_defaults().to_json())),
-                **self.relevant_values(stage, done.get("config", {}))}
+                **self.relevant_values(stage, _renamed(done.get("config", {})))}
         changed = sorted(k for k in now.keys() | then.keys()
                          if _comparable(k, now.get(k)) != _comparable(k, then.get(k)))
         if changed:
@@ -180,6 +180,15 @@ def _comparable(key, value):
     if key.endswith(".net.init") and isinstance(value, str):
         return os.path.basename(value)
     return value
+
+
+RENAMED = {"seed": "rng_seed"}  # fields renamed since older done.json files were written
+
+
+def _renamed(tree):
+    """A stored config (JSON dict) with its fields under their current names."""
+    return {RENAMED.get(k, k) if RENAMED.get(k) not in tree else k:
+            _renamed(v) if isinstance(v, dict) else v for k, v in tree.items()}
 
 
 def _relevant(values, sections):

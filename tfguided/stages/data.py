@@ -39,7 +39,7 @@ def run(ctx):
         syn = cfg.synthetic
         print(f"data: generating the demo data ({syn.train} train, {syn.val} val, {syn.saliency} "
               f"saliency images, {syn.image_size}px) in {raw}")
-        synthetic.generate(raw, syn, cfg.seed,
+        synthetic.generate(raw, syn, cfg.rng_seed,
                            progress_bar(syn.train + syn.val + syn.saliency, "image"))
         if ctx.voc_dir in missing:
             voc.convert(os.path.join(raw, "VOC2012"), ctx.voc_dir, ("train", "val"),

@@ -30,7 +30,7 @@ def training_batches(ctx, keep_ids=None):
     cfg = ctx.config.saliency
     return pipelines.training_dataset(
         ctx.msra_dir, "train", pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
-        ctx.global_batch(cfg.train), cfg.train.seed, keep_ids=keep_ids)
+        ctx.global_batch(cfg.train), cfg.train.rng_seed, keep_ids=keep_ids)
 
 
 def target_free_ids(ctx, out_dir, batch_size=32):

@@ -47,7 +47,7 @@ def training_batches(ctx, section):
     return pipelines.training_dataset(
         ctx.voc_dir, cfg.data.train_split,
         pipelines.classification_example(cfg.num_classes, net.input_size, train=True),
-        ctx.global_batch(train), train.seed)
+        ctx.global_batch(train), train.rng_seed)
 
 
 def train_classifier(ctx, out_dir, section):

@@ -26,7 +26,7 @@ def training_batches(ctx):
     data_dir, split = training_source(ctx)
     return pipelines.training_dataset(
         data_dir, split, pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
-        ctx.global_batch(cfg.train), cfg.train.seed)
+        ctx.global_batch(cfg.train), cfg.train.rng_seed)
 
 
 def crf_loss_wrapper(cfg):

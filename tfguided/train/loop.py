@@ -78,11 +78,11 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     the model that is fitted, e.g. one adding a loss term (tfguided/train/crf_loss.py); the net
     itself is what is saved and returned. `monitors`: functions net -> Keras callback that add
     epoch logs (tfguided/train/monitor.py), run before TensorBoard writes them. The random state
-    is set from train_cfg.seed before the dataset (its shuffle and per-example augmentation seeds
+    is set from train_cfg.rng_seed before the dataset (its shuffle and per-example augmentation seeds
     take the global seed) and the weights are made, so a run from scratch repeats whatever ran
     before it in the process.
     """
-    keras.utils.set_random_seed(train_cfg.seed)
+    keras.utils.set_random_seed(train_cfg.rng_seed)
     dataset = make_dataset()
     with strategy.scope(), precision_policy(train_cfg.precision):
         net = build_model()
