@@ -1,1 +1,2 @@
-"""Evaluation: confusion matrices, IoU tables, guide supervision quality."""
+"""Evaluation: confusion matrices, IoU tables, guide supervision quality, seed PR curves, panels;
+may import tfguided.data only."""

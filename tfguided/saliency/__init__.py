@@ -1,1 +1,2 @@
-"""Class-agnostic saliency: GrabCut training targets from boxes, and the foreground threshold (§5.1, §6.1)."""
+"""Class-agnostic saliency: GrabCut targets from boxes, the foreground threshold, MB+ (§5.1, §6.1);
+may import tfguided.data only."""

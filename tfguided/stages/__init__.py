@@ -1,4 +1,5 @@
-"""The stages of Figure 2 as a small DAG (DESIGN.md §2): asking for one builds what it needs.
+"""The stages of Figure 2 as a small DAG (DESIGN.md §2), orchestration only; may import anything in
+tfguided. One entry per stage in table.py; asking for one builds what it needs (pipeline.py).
 
     data --> seeder ----\\
     data --> saliency ---+--> guide --> segmenter --> evaluate

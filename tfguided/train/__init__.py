@@ -1,1 +1,2 @@
-"""Training: distribution strategies, optimisers with the paper's schedule, the fit loop."""
+"""Training: distribution strategies, optimisers with the paper's schedule, losses, the fit loop;
+may import tfguided.data, models, eval, crf, scoremaps and files."""
