@@ -87,15 +87,20 @@ def test_finished_stage_is_reused_not_rerun(tmp_path, monkeypatch):
         pipeline.ensure(ctx, "seeder", log=lambda m: None)
 
 
+def _finished(ctx, monkeypatch, stage):
+    """Runs `stage` (a fake runner, fake data); returns its done.json's path and contents."""
+    _fake_data(ctx)
+    _fake_runners(monkeypatch, **{stage: lambda c, d: {"x": 1}})
+    pipeline.ensure(ctx, stage, log=lambda m: None)
+    done_path = os.path.join(ctx.stage_dir(stage), "done.json")
+    return done_path, json.loads(open(done_path).read())
+
+
 def test_stage_finished_under_another_preset_version_is_refused(tmp_path, monkeypatch):
     """Names are relative to the preset: if a preset's default changes between versions, the old
     `saliency` directory must not pass for the new one; settings of other sections do not matter."""
     ctx = _ctx(tmp_path)
-    _fake_data(ctx)
-    _fake_runners(monkeypatch, saliency=lambda c, d: {"x": 1})
-    pipeline.ensure(ctx, "saliency", log=lambda m: None)
-    done_path = os.path.join(ctx.stage_dir("saliency"), "done.json")
-    done = json.loads(open(done_path).read())
+    done_path, done = _finished(ctx, monkeypatch, "saliency")
     del done["config"]["saliency"]["net"]["scale"]  # as written before the field existed
     done["config"]["data"]["voc_root"] = "/elsewhere/VOC2012"  # the data's identity is the fingerprint's
     open(done_path, "w").write(json.dumps(done))
@@ -113,11 +118,7 @@ def test_a_stage_finished_before_the_rng_seed_rename_is_reused_by_its_seed(tmp_p
     """done.json written when the fields were called `seed`: read as rng_seed, so the same seed
     reuses the stage and another one is refused by name."""
     ctx = _ctx(tmp_path)
-    _fake_data(ctx)
-    _fake_runners(monkeypatch, seeder=lambda c, d: {"x": 1})
-    pipeline.ensure(ctx, "seeder", log=lambda m: None)
-    done_path = os.path.join(ctx.stage_dir("seeder"), "done.json")
-    done = json.loads(open(done_path).read())
+    done_path, done = _finished(ctx, monkeypatch, "seeder")
     for section in (done["config"]["data"], done["config"]["seeder"]["train"]):
         section["seed"] = section.pop("rng_seed")
     open(done_path, "w").write(json.dumps(done))
