@@ -1,7 +1,7 @@
 """Where each stage's artifacts live, and the shared state of one run (config, strategy).
 
 A stage directory is named after the stage (and guide strategy) plus the config values that
-differ from the preset's defaults in every section the stage depends on, e.g.
+differ from the preset's defaults in every section the stage depends on (stages/table.py), e.g.
 `seeder`, `guide-g2`, `segmenter-g2,guide.tau=0.3`; names too long for that use a hash. So two
 ablations never overwrite each other, and a finished stage is reused only for the same config.
 """
@@ -30,6 +30,7 @@ class Context:
     _strategy: object = None
 
     def __post_init__(self):
+        configs.validate(self.config)
         self.defaults = configs.preset(self.config.preset)
         self.generate_data = self.data_dir is None
         if self.data_dir is None:
