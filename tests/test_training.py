@@ -121,7 +121,7 @@ def test_two_replicas_match_one_replica_at_the_same_global_batch():
 def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     """The project's own training path (stage -> loop.train -> fit) under MirroredStrategy with
     two replicas: global batch = per-replica batch x 2, and the stage saves its model."""
-    from tfguided.stages import pipeline
+    from tfguided.stages import pipeline, seeder
     from tfguided.stages.context import Context
     cfg = configs.override(configs.preset("tiny"), [
         "seeder.train.steps=4", "seeder.train.steps_per_epoch=2", "seeder.train.batch_size=3"])
@@ -132,7 +132,7 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     model = keras.saving.load_model(str(tmp_path / ctx.stage_name("seeder") / "model.keras"),
                                      compile=False)
     assert model.output_shape == (None, 3)
-    batches = pipeline.seeder.training_batches(ctx, "seeder")
+    batches = seeder.training_batches(ctx, "seeder")
     images, labels = next(iter(batches))
     assert images.shape[0] == 6 and labels.shape == (6, 3)
 
