@@ -17,6 +17,8 @@ the manifest and name the shard that does not match it.
 """
 
 import dataclasses
+import hashlib
+import json
 import os
 
 import tensorflow as tf
@@ -51,7 +53,8 @@ class Example:
             "labels": i(self.labels), "mask": b(self.mask), "gt_mask": b(self.gt_mask),
             "boxes": tf.train.Feature(float_list=tf.train.FloatList(value=list(self.boxes))),
         }
-        return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+        example = tf.train.Example(features=tf.train.Features(feature=features))
+        return example.SerializeToString(deterministic=True)  # map order fixed: same bytes every run
 
 
 FEATURES = {
@@ -78,6 +81,7 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     """
     num_shards = max(1, -(-num_examples // examples_per_shard))
     entry = {"count": 0, "ids": [], "shards": []}
+    content = hashlib.sha256()
     iterator = iter(examples)
     for index in range(num_shards):
         name = shard_name(split, index, num_shards)
@@ -86,7 +90,9 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
         with files.atomic_path(path) as tmp:
             with tf.io.TFRecordWriter(tmp) as writer:
                 for example in iterator:
-                    writer.write(example.serialize())
+                    serialized = example.serialize()
+                    writer.write(serialized)
+                    content.update(len(serialized).to_bytes(8, "little") + serialized)
                     entry["ids"].append(example.id)
                     count += 1
                     if progress:
@@ -95,6 +101,7 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
                         break
         entry["shards"].append({"file": name, "count": count, "sha256": files.sha256_file(path)})
         entry["count"] += count
+    entry["content_sha256"] = content.hexdigest()
     if entry["count"] != num_examples:
         raise ValueError(f"{out_dir}: split {split!r} expected {num_examples} examples, "
                          f"wrote {entry['count']}")
@@ -122,6 +129,18 @@ def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):
                 "class_names": list(class_names), "splits": splits, **(extra or {})}
     files.atomic_write_json(os.path.join(out_dir, MANIFEST), manifest)
     return manifest
+
+
+def content_fingerprint(data_dir):
+    """sha256 of what a converted directory holds (kind, classes, each split's examples in order),
+    independent of its shard layout and of where it was converted from: the same source converted
+    again, with any shard size, gives the same fingerprint."""
+    manifest = read_manifest(data_dir)
+    summary = {"kind": manifest["kind"], "num_classes": manifest["num_classes"],
+               "class_names": manifest["class_names"],
+               "splits": {name: [split["count"], split.get("content_sha256") or split["shards"]]
+                          for name, split in sorted(manifest["splits"].items())}}
+    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
 
 
 def read_manifest(data_dir):
