@@ -48,6 +48,16 @@ def test_decode_grayscale_png_returns_indices():
     np.testing.assert_array_equal(decoded, labels)
 
 
+def test_short_palette_keeps_the_stored_indices():
+    """A palette PNG whose palette stops at 3 colours, holding void (255) and 30: the stored
+    indices come back (OpenCV alone reads indices past the palette as black, i.e. 0), and a
+    palette with repeated colours still gives its indices."""
+    labels = np.array([[0, 1, 2], [255, 30, 1]], np.uint8)
+    np.testing.assert_array_equal(decode_label_png(encode_label_png(labels, voc_palette()[:3])), labels)
+    grey = np.zeros((256, 3), np.uint8)
+    np.testing.assert_array_equal(decode_label_png(encode_label_png(labels, grey)), labels)
+
+
 @pytest.mark.skipif(not VOC_MASKS.is_dir(),
                     reason=f"real VOC masks not found at {VOC_MASKS} (set TFGUIDED_SHARED_DATA)")
 def test_real_voc_masks_match_a_colour_lookup():

@@ -14,8 +14,10 @@ MAX_PIXELS = 40_000_000  # converters refuse larger images (--max_pixels): a mis
 
 def decode_image(data, path="<bytes>"):
     """Encoded bytes -> RGB uint8 [H, W, 3]. Grayscale and CMYK images are converted to RGB and
-    an alpha channel is dropped (OpenCV's IMREAD_COLOR), so every image reaches the nets as RGB."""
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    an alpha channel is dropped (OpenCV's IMREAD_COLOR), so every image reaches the nets as RGB.
+    The stored pixels, as VOC's masks and TensorFlow's decoders see them: an EXIF orientation
+    tag is ignored (OpenCV would rotate, and a mask of the stored image would no longer fit)."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None:
         raise ValueError(f"{path}: not a decodable image (corrupt or truncated)")
     return bgr[..., ::-1]

@@ -1,8 +1,8 @@
 """Label maps as PNG files: the VOC palette, reading palette/grayscale PNGs, writing palette PNGs.
 
 Labels follow DESIGN.md §6: 0 background, 1..K classes, 255 ignore ("void" in VOC).
-OpenCV expands palette PNGs to colours, so `read_label_png` maps each colour back to its index
-through the file's own PLTE chunk; `write_label_png` writes 8-bit palette PNGs with zlib directly,
+OpenCV expands palette PNGs to colours, so `read_label_png` decodes them with a palette whose
+colours are the indices; `write_label_png` writes 8-bit palette PNGs with zlib directly,
 since neither OpenCV nor TensorFlow writes palette PNGs.
 """
 
@@ -62,31 +62,36 @@ def _png_chunks(data, path):
     raise ValueError(f"{path}: truncated PNG (no IEND chunk)")
 
 
+def _chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+INDEX_PALETTE = np.stack([np.arange(256), np.zeros(256), np.zeros(256)], axis=1).astype(np.uint8)
+
+
 def decode_label_png(data, path="<bytes>"):
-    """PNG bytes -> uint8 label map [H, W]. Grayscale PNGs hold indices; palette PNGs are mapped back."""
-    chunks = dict(_png_chunks(data, path))
-    if b"IHDR" not in chunks:
+    """PNG bytes -> uint8 label map [H, W]: the stored indices, for grayscale and palette PNGs.
+
+    A palette PNG is decoded with its palette replaced by 256 entries whose red value is the
+    index (and transparency dropped), so the indices come back exactly, including those past a
+    short palette (void 255 in a file whose palette stops at 21 colours) or with repeated colours.
+    """
+    chunks = list(_png_chunks(data, path))
+    header = dict(chunks).get(b"IHDR")
+    if header is None:
         raise ValueError(f"{path}: PNG without IHDR chunk")
-    bit_depth, color_type = chunks[b"IHDR"][8], chunks[b"IHDR"][9]
+    bit_depth, color_type = header[8], header[9]
+    if color_type == 3:
+        data = PNG_SIGNATURE + b"".join(
+            _chunk(kind, INDEX_PALETTE.tobytes() if kind == b"PLTE" else body)
+            for kind, body in chunks if kind != b"tRNS")
+    elif not (color_type == 0 and bit_depth == 8):
+        raise ValueError(f"{path}: a label PNG must be 8-bit grayscale or palette, "
+                         f"got PNG colour type {color_type}, bit depth {bit_depth}")
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
         raise ValueError(f"{path}: PNG could not be decoded (corrupt or truncated data)")
-    if color_type == 0 and bit_depth == 8:
-        return decoded
-    if color_type != 3:
-        raise ValueError(f"{path}: a label PNG must be 8-bit grayscale or palette, "
-                         f"got PNG colour type {color_type}, bit depth {bit_depth}")
-    palette = np.frombuffer(chunks[b"PLTE"], np.uint8).reshape(-1, 3)
-    codes = (palette[:, 0].astype(np.int64) << 16) | (palette[:, 1].astype(np.int64) << 8) | palette[:, 2]
-    if len(np.unique(codes)) != len(codes):
-        raise ValueError(f"{path}: palette has repeated colours; indices cannot be recovered")
-    rgb = decoded[..., 2::-1].astype(np.int64)  # OpenCV gives BGR(A); keep RGB
-    pixel_codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    order = np.argsort(codes)
-    pos = np.clip(np.searchsorted(codes[order], pixel_codes), 0, len(codes) - 1)
-    if not np.all(codes[order][pos] == pixel_codes):
-        raise ValueError(f"{path}: pixel colours not found in the PNG's own palette")
-    return order[pos].astype(np.uint8)
+    return decoded if color_type == 0 else np.ascontiguousarray(decoded[..., 2])
 
 
 def encode_index_png(labels):
@@ -108,15 +113,10 @@ def encode_label_png(labels, palette=VOC_PALETTE):
     if labels.ndim != 2 or labels.dtype != np.uint8:
         raise ValueError(f"label map must be uint8 [H, W], got {labels.dtype} {labels.shape}")
     height, width = labels.shape
-
-    def chunk(kind, body):
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-
     header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
     rows = np.concatenate([np.zeros((height, 1), np.uint8), labels], axis=1)  # filter 0 per row
-    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"PLTE", palette.astype(np.uint8).tobytes())
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b""))
+    return (PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"PLTE", palette.astype(np.uint8).tobytes())
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + _chunk(b"IEND", b""))
 
 
 def write_label_png(path, labels):
