@@ -14,13 +14,13 @@ from tfguided.models import deeplab
 from tfguided.scoremaps import upsample_tf
 
 
-@keras.saving.register_keras_serializable(package="tfguided")
 def segmentation_loss(net):
     """The per-pixel loss of the DeepLab net a `NetConfig` describes (its logits upsampled with
     the net's geometry): the saliency net's and the segmenter's."""
     return UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride))
 
 
+@keras.saving.register_keras_serializable(package="tfguided")
 class UpsampledSparseCrossEntropy(keras.losses.Loss):
     """Mean softmax cross-entropy over the pixels whose label is not `ignore_class`."""
 
