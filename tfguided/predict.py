@@ -1,12 +1,17 @@
 """Label photos with an exported segmenter: VOC-palette PNG label maps and overlays.
 
-    python -m tfguided.predict --model=runs/demo/export-g2/saved_model --out=pred [--crf=deeplab] IMAGES...
+    python -m tfguided.predict --model=runs/demo/export-g2/saved_model --out=pred [--crf=deeplab] \
+        photo.jpg FOLDER 'shots/*.png' ...
 
 Needs only TensorFlow, OpenCV and (for --crf) pydensecrf: the model is the SavedModel of
-`train_main.py --stage=export`. For each image: <out>/<name>.png (palette label map, the VOC
-devkit's format, readable by `python -m tfguided.evaluate`) and <out>/<name>_overlay.jpg.
+`train_main.py --stage=export`. Inputs are image files, folders (their images, not recursive) and
+glob patterns. For each image: <out>/<name>.png (palette label map, the VOC devkit's format,
+readable by `python -m tfguided.evaluate`) and <out>/<name>_overlay.jpg, where <name> is the
+file's stem, or its path relative to the inputs' common folder (`a__x`) when two inputs share a
+stem; <out>/predictions.tsv lists every input with its output name and the classes found.
 """
 
+import glob
 import os
 import sys
 
@@ -16,12 +21,17 @@ from absl import app, flags
 
 from tfguided import files
 from tfguided.data import imageio, labelmap
+from tfguided.progress import progress_bar
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 flags.DEFINE_string("model", None, "SavedModel directory written by --stage=export.")
 flags.DEFINE_string("out", "predictions", "Folder for <name>.png label maps and <name>_overlay.jpg.")
 flags.DEFINE_enum("crf", None, ["deeplab", "sec"], "Refine with a dense CRF (parameter set, supp. C.1).")
 flags.DEFINE_integer("crf_iterations", 10, "Mean-field iterations of the CRF.")
 flags.DEFINE_float("alpha", 0.5, "Opacity of the label colours in the overlay.")
+flags.DEFINE_integer("max_pixels", imageio.MAX_PIXELS, "Refuse images with more pixels than this "
+                     "(a panorama or scan would need tens of GB); raise it for large photos.")
 FLAGS = flags.FLAGS
 
 
@@ -44,34 +54,94 @@ def overlay(image, labels, alpha):
     return blend.round().astype(np.uint8)
 
 
-def predict_file(model, path, out_dir, crf=None, crf_iterations=10, alpha=0.5):
-    """Labels one image file; returns the label map (uint8 [H, W]) after writing both outputs."""
-    _, image = imageio.read_image(path)
+def expand_inputs(args):
+    """Image paths from files, folders and glob patterns, in the order given (a folder's and a
+    pattern's images sorted); a name that matches nothing is an error."""
+    paths = []
+    for arg in args:
+        if os.path.isdir(arg):
+            found = sorted(os.path.join(arg, n) for n in os.listdir(arg) if n.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                raise FileNotFoundError(f"{arg}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        elif glob.has_magic(arg):
+            found = sorted(p for p in glob.glob(arg) if os.path.isfile(p))
+            if not found:
+                raise FileNotFoundError(f"{arg}: pattern matches no file")
+        elif os.path.isfile(arg):
+            found = [arg]
+        else:
+            raise FileNotFoundError(f"{arg}: no such file or folder")
+        paths += [p for p in found if p not in paths]
+    return paths
+
+
+def output_names(paths):
+    """One unique output name per input path: its stem, or where stems clash, its path relative
+    to the inputs' common folder with `__` for separators (and its extension if still clashing)."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    common = os.path.commonpath([os.path.abspath(os.path.dirname(p)) for p in paths])
+    names = []
+    for path, stem in zip(paths, stems):
+        name = stem
+        if stems.count(stem) > 1:
+            relative, ext = os.path.splitext(os.path.relpath(os.path.abspath(path), common))
+            name = relative.replace(os.sep, "__")
+            if sum(os.path.splitext(os.path.relpath(os.path.abspath(p), common))[0] == relative
+                   for p in paths) > 1:
+                name += "_" + ext.lstrip(".")
+        names.append(name)
+    return names
+
+
+def check_out_dir(out_dir):
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"--out={out_dir}: is a file; give a folder for the label maps")
+    return files.ensure_writable_dir(out_dir, "--out folder")
+
+
+def predict_file(model, path, out_dir, crf=None, crf_iterations=10, alpha=0.5, name=None,
+                 max_pixels=imageio.MAX_PIXELS):
+    """Labels one image file; returns the label map (uint8 [H, W]) after writing both outputs
+    as <out_dir>/<name>.png and <name>_overlay.jpg (name: the file's stem by default)."""
+    _, image = imageio.read_image(path, max_pixels)
     result = model.serve(tf.constant(image))
     labels = result["labels"].numpy()
     if crf:
         from tfguided.crf import crf_labels  # pydensecrf only when asked for
 
         labels = crf_labels(image, result["probabilities"].numpy(), crf, crf_iterations)
-    stem = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0])
+    stem = os.path.join(out_dir, name or os.path.splitext(os.path.basename(path))[0])
     files.atomic_write_bytes(stem + ".png", labelmap.encode_label_png(labels))
     imageio.write_image(stem + "_overlay.jpg", overlay(image, labels, alpha))
     return labels
 
 
 def main(argv):
-    images = argv[1:]
-    if not FLAGS.model or not images:
-        print("usage: python -m tfguided.predict --model=DIR [--out=DIR] [--crf=deeplab] IMAGES...",
-              file=sys.stderr)
+    inputs = argv[1:]
+    if not FLAGS.model or not inputs:
+        print("usage: python -m tfguided.predict --model=DIR [--out=DIR] [--crf=deeplab] "
+              "IMAGES|FOLDERS|'PATTERNS'...", file=sys.stderr)
         return 2
     try:
+        paths = expand_inputs(inputs)
+        out_dir = check_out_dir(FLAGS.out)
         model, class_names = load(FLAGS.model)
-        for path in images:
-            labels = predict_file(model, path, FLAGS.out, FLAGS.crf, FLAGS.crf_iterations, FLAGS.alpha)
-            found = [class_names[c] for c in np.unique(labels) if 0 < c < len(class_names)]
-            print(f"{path}: {', '.join(found) or 'background only'}")
-    except (ValueError, FileNotFoundError) as e:
+        names = output_names(paths)
+        progress = progress_bar(len(paths), "image", stream=sys.stderr) if len(paths) > 1 else None
+        rows = ["input\toutput\tclasses\n"]
+        for n, (path, name) in enumerate(zip(paths, names), 1):
+            labels = predict_file(model, path, out_dir, FLAGS.crf, FLAGS.crf_iterations, FLAGS.alpha,
+                                  name, FLAGS.max_pixels)
+            found = ", ".join(class_names[c] for c in np.unique(labels) if 0 < c < len(class_names))
+            rows.append(f"{path}\t{name}.png\t{found}\n")
+            if len(paths) <= 10:
+                print(f"{path}: {found or 'background only'}" + (f" -> {name}.png" if name !=
+                      os.path.splitext(os.path.basename(path))[0] else ""))
+            if progress:
+                progress(n)
+        files.atomic_write_text(os.path.join(out_dir, "predictions.tsv"), "".join(rows))
+        print(f"wrote {len(paths)} label maps and overlays to {out_dir} (list: predictions.tsv)")
+    except (ValueError, FileNotFoundError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

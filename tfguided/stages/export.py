@@ -1,8 +1,14 @@
 """Stage `export`: the trained segmenter as a SavedModel for serving (issue 5).
 
-The serving signature takes one uint8 RGB image [H, W, 3] of any size and returns `labels`
-(uint8 [H, W], argmax) and `probabilities` (float32 [H, W, C]) at that size: the network runs
-at segmenter.net.scale and its cells are mapped back with its geometry, as in the evaluation.
+Three endpoints, the network run at segmenter.net.scale and its cells mapped back with its
+geometry, as in the evaluation:
+  serve(image)            uint8 RGB [H, W, 3], any size -> labels uint8 [H, W] (argmax),
+                          probabilities float32 [H, W, C]
+  serve_batch(images)     uint8 RGB [N, H, W, 3], one size -> labels [N, H, W], probabilities
+  serve_encoded(images)   string [N] of JPEG/PNG files, any sizes (a TF Serving client's batch)
+                          -> labels_png string [N]: each label map as a grayscale index PNG
+Anything but 3 channels is refused with a message; float input does not match the uint8
+signature (scale and cast photos to uint8 0..255 first).
 It needs TensorFlow only (`tf.saved_model.load`); `class_names.txt` sits beside it. Written to a
 temporary directory and renamed, so an interrupted export leaves no half model.
 """
@@ -20,22 +26,42 @@ from tfguided.train import loop
 SAVED_MODEL = "saved_model"
 
 
-def serving_fn(model, scale):
-    """uint8 [H, W, 3] -> {"labels": uint8 [H, W], "probabilities": float32 [H, W, C]}."""
+def _rgb(images):
+    """`images` after checking its last axis holds 3 channels (RGB)."""
+    check = tf.debugging.assert_equal(tf.shape(images)[-1], 3, message=(
+        "expected RGB images with 3 channels (drop an alpha channel with image[..., :3]; repeat "
+        "a grey one 3 times)"))
+    with tf.control_dependencies([check]):
+        return tf.ensure_shape(tf.identity(images), [None, None, None, 3])
+
+
+def serving_fns(model, scale):
+    """The endpoints' functions (module docstring)."""
     probabilities = probabilities_fn(model, scale)
 
-    def serve(image):
-        probs = probabilities(tf.cast(image, tf.float32)[None])[0]
+    def serve_batch(images):
+        probs = probabilities(tf.cast(_rgb(images), tf.float32))
         return {"labels": tf.cast(tf.argmax(probs, axis=-1), tf.uint8), "probabilities": probs}
-    return serve
+
+    def serve(image):
+        return {k: v[0] for k, v in serve_batch(image[None]).items()}
+
+    def serve_encoded(encoded):
+        def one(data):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            return tf.io.encode_png(serve(tf.ensure_shape(image, [None, None, 3]))["labels"][..., None])
+        return {"labels_png": tf.map_fn(one, encoded, fn_output_signature=tf.string)}
+    return {"serve": (serve, [None, None, None], tf.uint8),
+            "serve_batch": (serve_batch, [None, None, None, None], tf.uint8),
+            "serve_encoded": (serve_encoded, [None], tf.string)}
 
 
 def export(model, scale, class_names, path):
     """Writes the SavedModel of `model` to `path` (replacing it) with `class_names.txt`."""
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", serving_fn(model, scale),
-                         input_signature=[tf.TensorSpec([None, None, 3], tf.uint8, name="image")])
+    for name, (fn, shape, dtype) in serving_fns(model, scale).items():
+        archive.add_endpoint(name, fn, input_signature=[tf.TensorSpec(shape, dtype, name="images")])
     tmp = path + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     archive.write_out(tmp, verbose=False)
@@ -48,6 +74,7 @@ def export(model, scale, class_names, path):
 def run(ctx, out_dir):
     model = loop.load_model(ctx.stage_dir("segmenter"))
     path = export(model, ctx.config.segmenter.net.scale, ctx.class_names(), os.path.join(out_dir, SAVED_MODEL))
-    print(f"export: SavedModel in {path} (signature 'serve': uint8 image [H, W, 3] -> labels, "
-          f"probabilities); predict with: python -m tfguided.predict --model={path} IMAGES...")
+    print(f"export: SavedModel in {path} (endpoints serve: uint8 image [H, W, 3] -> labels, "
+          f"probabilities; serve_batch: [N, H, W, 3]; serve_encoded: JPEG/PNG strings -> label "
+          f"PNGs); predict with: python -m tfguided.predict --model={path} IMAGES...")
     return {"path": os.path.abspath(path)}
