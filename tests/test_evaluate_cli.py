@@ -108,3 +108,21 @@ def test_real_voc_masks_against_a_plain_numpy_count(tmp_path):
     conf = evaluate.score_folders(str(pred_dir), gt_dir, ids, 21)
     np.testing.assert_array_equal(conf, expected)
     assert 0 < np.trace(conf) < conf.sum()
+
+
+def test_class_subset_against_voc_indexed_truth(tmp_path):
+    """Truth in VOC indices (cat 8, dog 12, person 15, void), predictions in the subset's labels
+    (cat 1, dog 2): person counts as background. By hand: bg TP 2 (the person pixel predicted 0
+    and the 0 pixel), cat TP 1 FN 1 (-> dog), dog TP 1 FP 1: IoU bg 1, cat 1/2, dog 1/2."""
+    gt = {"a": np.array([[0, 8, 8], [15, 12, 255]], np.uint8)}
+    pred = {"a": np.array([[0, 1, 2], [0, 2, 1]], np.uint8)}
+    pred_dir, gt_dir = write_folders(tmp_path, gt, pred)
+    out = tmp_path / "m.json"
+    proc = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
+                    "--classes=cat,dog", f"--out={out}"])
+    result = json.loads(out.read_text())
+    assert result["per_class_iou"] == {"background": 100.0, "cat": 50.0, "dog": 50.0}
+    assert "cat" in proc.stdout and abs(result["miou"] - 200 / 3) < 1e-9
+    bad = run_cli(["-m", "tfguided.evaluate", f"--pred_dir={pred_dir}", f"--gt_dir={gt_dir}",
+                   "--classes=cat,kitten"], check=False)
+    assert bad.returncode == 2 and "kitten" in bad.stdout
