@@ -91,11 +91,24 @@ def test_loss_upsamples_low_resolution_logits_with_the_network_geometry():
 def test_epoch_plan_trains_exactly_the_asked_steps():
     from tfguided.train.loop import epoch_plan
     assert epoch_plan(8000, 500) == (16, 500)
-    assert epoch_plan(8100, 500) == (18, 450)
+    assert epoch_plan(8100, 500) == (17, 500)
     assert epoch_plan(100, 500) == (1, 100)
-    assert epoch_plan(7, 5) == (7, 1)
+    assert epoch_plan(241, 50) == (5, 50)  # was 241 one-step epochs
     with pytest.raises(ValueError, match="positive"):
         epoch_plan(0, 5)
+
+
+def test_a_step_count_without_divisor_trains_exactly_in_few_epochs(tmp_path):
+    """241 steps at 50 per epoch: 5 epochs (one checkpoint each), 241 optimiser steps."""
+    from tfguided import configs
+    from tfguided.train import loop
+    x, y = _batch(2)
+    cfg = configs.TrainConfig(steps=241, steps_per_epoch=50, optimizer="adam", last_layer_lr_mult=1.0)
+    net, history = loop.train(str(tmp_path), "test", lambda: _tiny_net(seed=7), losses.UpsampledSparseCrossEntropy(),
+                              lambda: tf.data.Dataset.from_tensor_slices((x, y)).batch(2).repeat(), cfg,
+                              tf.distribute.get_strategy())
+    assert len(history["loss"]) == 5
+    assert int(net.optimizer.iterations) == 241
 
 
 def _fit_losses(strategy, steps=4, global_batch=4):

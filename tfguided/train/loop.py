@@ -62,12 +62,26 @@ class Backup(keras.callbacks.BackupAndRestore):
 
 
 def epoch_plan(steps, steps_per_epoch):
-    """(epochs, steps per epoch) doing exactly `steps` steps: the largest divisor of `steps`
-    not above `steps_per_epoch` (Keras epochs are equal; rounding up would train longer)."""
-    if steps < 1:
-        raise ValueError(f"train.steps must be positive, got {steps}")
-    per_epoch = max(d for d in range(1, min(steps, steps_per_epoch) + 1) if steps % d == 0)
-    return steps // per_epoch, per_epoch
+    """(epochs, steps per epoch): epochs of `steps_per_epoch` steps, enough to cover `steps`; the
+    last one is cut short by `StopAtStep`, so any step count trains exactly (241 steps at 50 per
+    epoch: 5 epochs, the fifth of 41 steps), with one validation and checkpoint per epoch."""
+    if steps < 1 or steps_per_epoch < 1:
+        raise ValueError(f"train.steps and train.steps_per_epoch must be positive, got {steps} "
+                         f"and {steps_per_epoch}")
+    per_epoch = min(steps, steps_per_epoch)
+    return -(-steps // per_epoch), per_epoch
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends training once the optimiser has made `steps` steps (counted across a resume)."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations) >= self.steps:
+            self.model.stop_training = True
 
 
 def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy, metrics=(), wrap=None,
@@ -100,6 +114,7 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
           f"{train_cfg.batch_size} images per replica")
     callbacks = [
         StopOnNaN(stage),
+        StopAtStep(train_cfg.steps),
         Backup(os.path.join(stage_dir, "backup")),
         *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
