@@ -134,3 +134,20 @@ def test_iou_table_rows():
     assert lines[0] == "| class | G2 |"
     assert lines[2:] == ["| background | 50.0 |", "| cat | 66.7 |", "| dog | - |",
                          "| **mIoU** | **58.3** |"]
+
+
+def test_saliency_stats_by_hand():
+    """Image 1: truth fg 4 pixels (one void pixel skipped), saliency 4 of which 2 on truth: IoU
+    2/6. Image 2: saliency = truth: IoU 1. Image 3: no fg anywhere: IoU 1. Mean (1/3+1+1)/3,
+    two of three images above 0.6."""
+    from tfguided.eval.metrics import SaliencyStats
+    stats = SaliencyStats()
+    gt = np.array([[1, 1, 0, 0], [2, 2, 0, 255]], np.uint8)
+    fg = np.array([[1, 0, 1, 1], [0, 1, 0, 1]], bool)
+    stats.add(gt, fg)
+    stats.add(gt, (gt > 0) & (gt != 255))
+    stats.add(np.zeros((2, 2), np.uint8), np.zeros((2, 2), bool))
+    result = stats.results("val_")
+    assert abs(result["val_fg_iou_mean"] - 100 * (1 / 3 + 2) / 3) < 1e-9
+    assert abs(result["val_images_iou_over_0.6"] - 200 / 3) < 1e-9
+    assert SaliencyStats().results() == {}

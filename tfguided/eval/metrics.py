@@ -108,6 +108,28 @@ def mean_average_precision(scores, targets):
     return float(np.nanmean(aps) * 100)
 
 
+class SaliencyStats:
+    """A saliency foreground against the ground-truth foreground, per image (§5.1): mean IoU and
+    the share of images with IoU > 0.6, in percent; void pixels are skipped, an image with no
+    foreground on either side counts as IoU 1."""
+
+    def __init__(self):
+        self.ious = []
+
+    def add(self, gt, foreground):
+        valid = gt != IGNORE
+        gt_fg, fg = (gt > 0) & valid, foreground & valid
+        union = np.sum(gt_fg | fg)
+        self.ious.append(np.sum(gt_fg & fg) / union if union else 1.0)
+
+    def results(self, prefix="saliency_"):
+        if not self.ious:
+            return {}
+        ious = np.asarray(self.ious)
+        return {prefix + "fg_iou_mean": float(ious.mean() * 100),
+                prefix + "images_iou_over_0.6": float(np.mean(ious > 0.6) * 100)}
+
+
 class GuideStats:
     """Accumulates a guide's supervision quality over images (Table 2's columns and more).
 
@@ -120,25 +142,17 @@ class GuideStats:
         self.num_labels = num_labels
         self.counts = np.zeros(6, np.int64)
         self.pseudo = np.zeros((num_labels, num_labels), np.int64)
-        self.saliency_ious = []
+        self.saliency = SaliencyStats()
 
     def add(self, gt, guide, foreground=None):
         """One image; `foreground` (the saliency, bool) is None for guides that use none."""
         self.counts += guide_quality_counts(gt, guide)
         self.pseudo += confusion_matrix(gt, np.where(guide == IGNORE, 0, guide), self.num_labels)
-        if foreground is None:
-            return
-        valid = gt != IGNORE
-        gt_fg, fg = (gt > 0) & valid, foreground & valid
-        union = np.sum(gt_fg | fg)
-        self.saliency_ious.append(np.sum(gt_fg & fg) / union if union else 1.0)
+        if foreground is not None:
+            self.saliency.add(gt, foreground)
 
     def results(self):
         if not self.counts[2] + self.counts[5]:
             return {}
-        out = {**guide_quality(self.counts), "pseudo_label_miou": mean_iou(self.pseudo)}
-        if self.saliency_ious:
-            ious = np.asarray(self.saliency_ious)
-            out.update({"saliency_fg_iou_mean": float(ious.mean() * 100),
-                        "saliency_images_iou_over_0.6": float(np.mean(ious > 0.6) * 100)})
-        return out
+        return {**guide_quality(self.counts), "pseudo_label_miou": mean_iou(self.pseudo),
+                **self.saliency.results()}
