@@ -10,7 +10,6 @@ from conftest import run_cli
 from tfguided import configs
 from tfguided.data import imageio, labelmap
 from tfguided.models import deeplab
-from tfguided.predict import output_names
 from tfguided.stages import export
 
 
@@ -22,14 +21,10 @@ def model_and_photos(tmp_path_factory):
     export.export(deeplab.build(3, cfg.net, cfg.train.weight_decay, name="segmenter"), 1.0,
                   ["background", "a", "b"], path)
     rng = np.random.default_rng(0)
-    for folder, name, size in (("a", "x.jpg", (30, 40)), ("b", "x.jpg", (20, 24)), ("b", "y.png", (16, 16))):
+    for folder, name, size in (("a", "x.jpg", (30, 40)), ("b", "x.jpg", (20, 24)), ("b", "y.png", (16, 16)),
+                               ("c", "z.jpg", (8, 8)), ("c", "z.png", (8, 8))):
         imageio.write_image(str(root / folder / name), rng.integers(0, 256, size + (3,)).astype(np.uint8))
     return path, root
-
-
-def test_clashing_stems_get_unique_names():
-    assert output_names(["a/x.jpg", "b/x.jpg", "b/y.png"]) == ["a__x", "b__x", "y"]
-    assert output_names(["d/x.jpg", "d/x.png"]) == ["x_jpg", "x_png"]
 
 
 def test_folders_and_globs_keep_every_output(model_and_photos, tmp_path):
@@ -41,6 +36,8 @@ def test_folders_and_globs_keep_every_output(model_and_photos, tmp_path):
     assert labelmap.read_label_png(str(out / "b__x.png")).shape == (20, 24)
     rows = (out / "predictions.tsv").read_text().splitlines()
     assert len(rows) == 4 and rows[1].split("\t")[1] == "a__x.png"
+    run_cli(["-m", "tfguided.predict", f"--model={model}", f"--out={out / 'c'}", str(root / "c")])
+    assert sorted(f for f in os.listdir(out / "c") if f.endswith(".png")) == ["z_jpg.png", "z_png.png"]
 
 
 def test_bad_out_missing_input_and_max_pixels_are_explained(model_and_photos, tmp_path):
