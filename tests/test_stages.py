@@ -30,7 +30,8 @@ def test_names_carry_only_relevant_differences(tmp_path):
     assert [base.stage_name(s) for s in ("seeder", "saliency", "guide", "segmenter", "evaluate")] == [
         "seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"]
     tau = _ctx(tmp_path, "guide.tau=0.3")
-    assert tau.stage_name("seeder") == "seeder,guide.tau=0.3"  # its seed panels are drawn at tau
+    assert tau.stage_name("seeder") == "seeder"  # reused: its seed panels are seed_eval's
+    assert tau.stage_name("seed_eval") == "seed_eval,guide.tau=0.3"
     assert tau.stage_name("saliency") == "saliency"
     assert tau.stage_name("guide") == "guide-g2,guide.tau=0.3"
     assert tau.stage_name("evaluate") == "evaluate-g2,guide.tau=0.3"

@@ -18,7 +18,6 @@ from tfguided.models.classifier import VggClassifier
 from tfguided.models import pretrained
 from tfguided.models.gap import GapNet
 from tfguided.seeds import mean_shape
-from tfguided.stages.seed_maps import write_seed_panels
 from tfguided.train import loop, losses
 
 
@@ -79,14 +78,12 @@ def fit_mean_shape(ctx, out_dir):
 
 
 def run(ctx, out_dir):
-    """GAP seeders are trained; the mean shape baseline is computed. Both write seed panels."""
+    """GAP seeders are trained; the mean shape baseline is computed. Seed panels depend on
+    guide.tau, so they are drawn by seed_eval (and the guide's panels), not here: a tau override
+    reuses the seeder."""
     if ctx.config.seeder.arch == "mean_shape":
-        results = fit_mean_shape(ctx, out_dir)
-    else:
-        results = train_classifier(ctx, out_dir, "seeder")
-    if ctx.is_chief:
-        write_seed_panels(ctx, out_dir, ctx.config.guide.panels)
-    return results
+        return fit_mean_shape(ctx, out_dir)
+    return train_classifier(ctx, out_dir, "seeder")
 
 
 def run_classifier(ctx, out_dir):

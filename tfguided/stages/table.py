@@ -72,8 +72,8 @@ def _build_saliency(cfg):
 
 TABLE = (
     Stage("data", reads=("data",)),
-    Stage("seeder", reads=("num_classes", "seeder", "guide.tau"), after=("data",), data=_voc,
-          trains=_always, runner=seeder.run, build=_build_seeder),  # guide.tau: its seed panels
+    Stage("seeder", reads=("num_classes", "seeder"), after=("data",), data=_voc,
+          trains=_always, runner=seeder.run, build=_build_seeder),
     Stage("classifier", reads=("num_classes", "classifier"), after=("data",), data=_voc, trains=_always,
           runner=seeder.run_classifier, build=lambda cfg: seeder.build_classifier(cfg, cfg.num_classes)),
     Stage("saliency", reads=("saliency",), after=("data", "seeder"), needs=_saliency_needs,
