@@ -42,6 +42,10 @@ class DataConfig:
     eval_split: str = "val"
     voc_root: str = ""             # no --data_dir: convert this VOC2012 folder ("" = the demo data)
     labels_tsv: str = ""           # its image labels ("" = the converter's default)
+    msra_root: str = ""            # with voc_root: the saliency set to convert (MSRA layout: Image/,
+                                   # labels.txt), boxes -> GrabCut masks (§6.1)
+    classes: str = ""              # a class subset of voc_root's classes, e.g. "cat,cow,dog,horse,sheep"
+                                   # (labels 1..K in this order, others background; "" = all)
 
 
 @dataclasses.dataclass

@@ -27,6 +27,9 @@ flags.DEFINE_string("voc_root", None, "voc: the VOC2012 folder (JPEGImages, Segm
                     "ImageSets/Segmentation).")
 flags.DEFINE_list("splits", ["train", "val"], "voc: split lists under ImageSets/Segmentation to convert "
                   "(train_aug is built from VOC and SBD lists when it has no list file).")
+flags.DEFINE_list("classes", [], "voc: keep only these classes, e.g. cat,cow,dog,horse,sheep: labels "
+                  "1..K in this order, every other class becomes background in masks and image labels "
+                  "(void stays void); images with none of them are left out. Default: all classes.")
 flags.DEFINE_string("labels_tsv", None, "voc: image-level labels, '<id>\\t<class indices>' per line "
                     "(default: <voc_root>/image_labels.tsv if present).")
 flags.DEFINE_enum("labels_from", "auto", ["auto", "tsv", "xml", "masks"], "voc: where image-level "
@@ -76,7 +79,7 @@ def convert(command):
             raise app.UsageError("voc needs --voc_root")
         manifest = voc.convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv,
                                FLAGS.labels_from, FLAGS.examples_per_shard, sbd_root=FLAGS.sbd_root,
-                               max_pixels=FLAGS.max_pixels)
+                               max_pixels=FLAGS.max_pixels, classes_subset=",".join(FLAGS.classes))
         print("voc: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
     else:
         from tfguided.sources import msra

@@ -16,10 +16,13 @@ renamed; the manifest is written last, so a directory with a manifest is complet
 the manifest and name the shard that does not match it.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -111,6 +114,31 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     return entry
 
 
+@contextlib.contextmanager
+def replaced_directory(out_dir):
+    """Yields an empty staging folder beside `out_dir`; on success it replaces `out_dir` whole
+    (no stale shards of an older layout), on failure it goes and `out_dir` stays as it was.
+    Refuses an `out_dir` that holds files but no manifest: not a converted dataset to replace."""
+    out_dir = os.path.abspath(out_dir)
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(os.path.join(out_dir, MANIFEST)):
+        raise ValueError(f"{out_dir}: holds files but no {MANIFEST}, so it is not converted data this "
+                         f"would replace; give an empty or new folder")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"{out_dir}: is a file; give a folder")
+    parent = os.path.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".", suffix=".partial", dir=parent)
+    try:
+        yield staging
+        old = staging[:-len(".partial")] + ".old"
+        if os.path.exists(out_dir):
+            os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def clear_manifest(out_dir):
     """Call before (re)writing shards into `out_dir`: without a manifest the folder reads as
     incomplete, so an interrupted rewrite never passes for the old, complete one. Temporary
@@ -172,10 +200,30 @@ def split_files(data_dir, split, verify=True):
         key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, shard["sha256"])
         if verify and key not in _VERIFIED:
             if files.sha256_file(path) != shard["sha256"]:
-                raise ValueError(f"{path}: corrupt shard (checksum differs from the manifest)")
+                raise ValueError(f"{path}: corrupt shard (checksum differs from the manifest); convert "
+                                 f"the data again into {data_dir} (python -m tfrecords_tools ..., or "
+                                 f"delete the folder to let the data stage remake it): finished stages "
+                                 f"are kept when the data is the same")
+            counted = count_records(path)
+            if counted != shard["count"]:
+                raise ValueError(f"{path}: holds {counted} examples but {os.path.join(data_dir, MANIFEST)} "
+                                 f"says {shard['count']}; convert the data again into {data_dir}")
             _VERIFIED.add(key)
         paths.append(path)
     return paths
+
+
+def count_records(path):
+    """The number of records in a TFRecord file, from its length headers (no parsing)."""
+    count, size = 0, os.path.getsize(path)
+    with open(path, "rb") as f:
+        while f.tell() < size:
+            header = f.read(12)
+            if len(header) < 12:
+                raise ValueError(f"{path}: truncated TFRecord file")
+            f.seek(int.from_bytes(header[:8], "little") + 4, os.SEEK_CUR)
+            count += 1
+    return count
 
 
 def parse(serialized):

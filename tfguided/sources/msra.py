@@ -65,12 +65,14 @@ def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_itera
         with open(exclude_ids) as f:
             excluded = {line.strip() for line in f if line.strip()}
         entries = [e for e in entries if os.path.splitext(e[0])[0].replace("/", "_") not in excluded]
-    os.makedirs(out_dir, exist_ok=True)
-    records.clear_manifest(out_dir)
+    if not entries:
+        raise ValueError(f"{label_file}: no image left to convert")
     if verbose:
         print(f"msra: {len(entries)} images from {msra_root}")
     progress = progress_bar(len(entries), "image") if verbose else None
     examples = (msra_example(msra_root, *e, grabcut_iterations, max_pixels) for e in entries)
-    split = records.write_split(out_dir, "train", examples, len(entries), examples_per_shard, progress)
-    return records.write_manifest(out_dir, "msra", {"train": split}, 1, ["background", "salient"],
-                                  {"source": os.path.abspath(msra_root)})
+    with records.replaced_directory(out_dir) as staging:  # out_dir untouched until it succeeded
+        split = records.write_split(staging, "train", examples, len(entries), examples_per_shard, progress)
+        manifest = records.write_manifest(staging, "msra", {"train": split}, 1, ["background", "salient"],
+                                          {"source": os.path.abspath(msra_root)})
+    return manifest

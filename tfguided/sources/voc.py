@@ -17,10 +17,12 @@ import xml.etree.ElementTree as ElementTree
 
 import numpy as np
 
-from tfguided.data import imageio, labelmap, records
+from tfguided import files
+from tfguided.data import classes, imageio, labelmap, records
 from tfguided.progress import progress_bar
 
 LABEL_SOURCES = ("auto", "tsv", "xml", "masks")
+MISMATCHES = "label_mask_mismatches.tsv"
 
 
 def read_lines(path):
@@ -122,13 +124,15 @@ def image_path(voc_root, sbd_root, image_id):
 
 
 def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None, labels_tsv=None,
-                sbd_root=None, max_pixels=imageio.MAX_PIXELS):
-    """One id -> records.Example, after checking the mask against the image and the class set."""
+                sbd_root=None, max_pixels=imageio.MAX_PIXELS, table=None, mismatches=None):
+    """One id -> records.Example, after checking the mask against the image and the class set.
+    `table`: a class subset's lookup (data/classes.py) applied to the mask and the labels;
+    `mismatches`: a list that collects (id, labels, mask classes) where the two disagree."""
     num_classes = len(class_names) - 1
     path = image_path(voc_root, sbd_root, image_id)
     data, height, width = imageio.read_image_file(path, max_pixels)
     mask, mask_path = read_mask(voc_root, sbd_root, image_id)
-    mask_bytes, from_mask = b"", None
+    mask_bytes, from_mask, source_classes = b"", None, None
     if mask is not None:
         if mask.shape != (height, width):
             raise ValueError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but the image "
@@ -137,26 +141,47 @@ def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None,
         bad = [int(v) for v in values if v > num_classes and v != labelmap.IGNORE]
         if bad:
             raise ValueError(f"{mask_path}: label values {bad} outside 0..{num_classes} and 255")
-        from_mask = tuple(int(v) for v in values if 0 < v <= num_classes)
+        source_classes = tuple(int(v) for v in values if 0 < v <= num_classes)
+        if table is not None:
+            mask = classes.remap_mask(mask, table)
+        from_mask = tuple(int(v) for v in np.unique(mask) if 0 < v != labelmap.IGNORE)
         mask_bytes = labelmap.encode_index_png(mask)
+    labels = source_labels(voc_root, image_id, class_names, labels_from, image_labels, labels_tsv,
+                           source_classes)
+    if table is not None:
+        labels = classes.remap_labels(labels, table)
+    if mismatches is not None and from_mask is not None and labels_from != "masks" and set(labels) != set(from_mask):
+        mismatches.append((image_id, labels, from_mask))
+    return records.Example(id=image_id, image=data, height=height, width=width,
+                           labels=labels, mask=mask_bytes)
+
+
+def source_labels(voc_root, image_id, class_names, labels_from, image_labels, labels_tsv,
+                  from_mask=None, sbd_root=None):
+    """An image's labels in the source's classes, checked: from the TSV, the XML or its mask
+    (`from_mask`, the mask's classes; read here when not given)."""
+    num_classes = len(class_names) - 1
     if labels_from == "tsv":
         if image_id not in image_labels:
             raise KeyError(f"{labels_tsv}: no image-level labels for {image_id!r}")
         labels = image_labels[image_id]
     elif labels_from == "xml":
         labels = read_xml_labels(voc_root, image_id, class_names)
-    elif from_mask is not None:
-        labels = from_mask
     else:
-        raise FileNotFoundError(f"{mask_path}: no mask and no label source, so {image_id!r} has no labels")
+        if from_mask is None:
+            mask, mask_path = read_mask(voc_root, sbd_root, image_id)
+            if mask is None:
+                raise FileNotFoundError(f"{mask_path}: no mask and no label source, so {image_id!r} "
+                                        f"has no labels")
+            from_mask = tuple(int(v) for v in np.unique(mask) if 0 < v <= num_classes)
+        labels = from_mask
     if not labels:
         raise ValueError(f"image-level labels of {image_id!r} ({labels_from}): none; every image "
                          f"needs at least one class (leave background-only images out of the lists)")
     bad = [c for c in labels if not 1 <= c <= num_classes]
     if bad:
         raise ValueError(f"image-level labels of {image_id!r}: classes {bad} outside 1..{num_classes}")
-    return records.Example(id=image_id, image=data, height=height, width=width,
-                           labels=labels, mask=mask_bytes)
+    return tuple(labels)
 
 
 def resolve_label_source(voc_root, labels_from, labels_tsv):
@@ -178,9 +203,32 @@ def resolve_label_source(voc_root, labels_from, labels_tsv):
     return labels_from, labels_tsv if labels_from == "tsv" else None
 
 
+def check_splits(ids_by_split, voc_root):
+    """Refuses an empty split and an id in two splits (an image trained and scored on)."""
+    for split, ids in ids_by_split.items():
+        if not ids:
+            raise ValueError(f"{voc_root}: split {split!r} lists no image")
+    names = list(ids_by_split)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = sorted(set(ids_by_split[a]) & set(ids_by_split[b]))
+            if shared:
+                raise ValueError(f"{voc_root}: splits {a!r} and {b!r} share {len(shared)} ids (e.g. "
+                                 f"{shared[:3]}): an image would be trained on and scored on")
+
+
 def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_from="auto",
-            examples_per_shard=500, verbose=True, sbd_root=None, max_pixels=imageio.MAX_PIXELS):
-    """Converts the listed splits (train_aug too, with SBD); returns the manifest."""
+            examples_per_shard=500, verbose=True, sbd_root=None, max_pixels=imageio.MAX_PIXELS,
+            classes_subset=""):
+    """Converts the listed splits (train_aug too, with SBD); returns the manifest.
+
+    Every list, label source and class name is checked before `out_dir` is touched; the new
+    data replaces `out_dir` whole on success and a failed run leaves it as it was.
+    `classes_subset` (e.g. "cat,cow,dog,horse,sheep"): keep only these classes (labels 1..K in
+    that order, other classes background, data/classes.py); images whose labels hold none of
+    them are left out. Images whose labels and mask disagree are listed in
+    label_mask_mismatches.tsv with one warning.
+    """
     if not os.path.isdir(voc_root):
         raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")
     if sbd_root is not None:
@@ -192,22 +240,40 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
             print(f"voc: warning: --sbd_root given but not --splits=train_aug: SBD only adds masks "
                   f"to the listed splits {list(splits)}")
     names_path = os.path.join(voc_root, "class_names.txt")
-    class_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
+    source_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
+    class_names = classes.parse_subset(classes_subset, source_names)
+    table = classes.remap_table(source_names, class_names) if classes_subset else None
     labels_from, labels_tsv = resolve_label_source(voc_root, labels_from, labels_tsv)
     image_labels = read_image_labels(labels_tsv) if labels_from == "tsv" else None
-    os.makedirs(out_dir, exist_ok=True)
-    records.clear_manifest(out_dir)
-    entries = {}
-    for split in splits:
-        ids = read_split_ids(voc_root, split, sbd_root)
-        if verbose:
-            print(f"voc: {split}: {len(ids)} images from {voc_root}" + (f" and {sbd_root}" if sbd_root else ""))
-        progress = progress_bar(len(ids), "image") if verbose else None
-        examples = (voc_example(voc_root, i, class_names, labels_from, image_labels, labels_tsv, sbd_root,
-                                max_pixels) for i in ids)
-        entries[split] = records.write_split(out_dir, split, examples, len(ids),
-                                             examples_per_shard, progress)
-    return records.write_manifest(
-        out_dir, "voc", entries, len(class_names) - 1, class_names,
-        {"source": os.path.abspath(voc_root), "sbd_source": sbd_root and os.path.abspath(sbd_root),
-         "labels_source": labels_tsv or labels_from})
+    ids_by_split = {split: read_split_ids(voc_root, split, sbd_root) for split in splits}
+    check_splits(ids_by_split, voc_root)
+    left_out = {}
+    if table is not None or labels_from == "tsv":
+        for split, ids in ids_by_split.items():
+            kept = [i for i in ids if table is None or classes.remap_labels(source_labels(
+                voc_root, i, source_names, labels_from, image_labels, labels_tsv, sbd_root=sbd_root), table)]
+            left_out[split], ids_by_split[split] = len(ids) - len(kept), kept
+        check_splits(ids_by_split, voc_root)
+    entries, mismatches = {}, []
+    with records.replaced_directory(out_dir) as staging:
+        for split, ids in ids_by_split.items():
+            if verbose:
+                print(f"voc: {split}: {len(ids)} images from {voc_root}" + (f" and {sbd_root}" if sbd_root else "")
+                      + (f" ({left_out[split]} without any of {classes_subset} left out)"
+                         if left_out.get(split) else ""))
+            progress = progress_bar(len(ids), "image") if verbose else None
+            examples = (voc_example(voc_root, i, source_names, labels_from, image_labels, labels_tsv,
+                                    sbd_root, max_pixels, table, mismatches) for i in ids)
+            entries[split] = records.write_split(staging, split, examples, len(ids),
+                                                 examples_per_shard, progress)
+        if mismatches:
+            files.atomic_write_text(os.path.join(staging, MISMATCHES), "id\tlabels\tmask classes\n" + "".join(
+                f"{i}\t{' '.join(map(str, a))}\t{' '.join(map(str, b))}\n" for i, a, b in mismatches))
+            print(f"voc: warning: {len(mismatches)} images have image labels that differ from their "
+                  f"mask's classes (the labels are used); listed in {os.path.join(out_dir, MISMATCHES)}")
+        manifest = records.write_manifest(
+            staging, "voc", entries, len(class_names) - 1, class_names,
+            {"source": os.path.abspath(voc_root), "sbd_source": sbd_root and os.path.abspath(sbd_root),
+             "labels_source": labels_tsv or labels_from, "classes_subset": classes_subset,
+             "label_mask_mismatches": len(mismatches)})
+    return manifest

@@ -117,11 +117,12 @@ class Context:
         return self.config.saliency.method == "net"
 
     def data_fingerprint(self, stage):
-        """sha256 of the manifests `stage` was trained or built from (voc, msra or both)."""
+        """sha256 of the content of the data `stage` was trained or built from (voc, msra or both):
+        the same data converted again, with any shard size or from another path, keeps it, so a
+        reconversion (the way out of a corrupt shard) keeps the finished stages."""
         digest = hashlib.sha256()
         for d in table.data_dirs(self, stage):
-            with open(os.path.join(d, records.MANIFEST), "rb") as f:
-                digest.update(f.read())
+            digest.update(records.content_fingerprint(d).encode())
         return digest.hexdigest()
 
     def relevant_values(self, stage, config_dict):
@@ -172,7 +173,7 @@ def describe(results):
     return json.dumps(results, indent=2, sort_keys=True)
 
 
-LOCATION_FIELDS = ("data.voc_root", "data.labels_tsv")
+LOCATION_FIELDS = ("data.voc_root", "data.labels_tsv", "data.msra_root")
 
 
 def _comparable(key, value):

@@ -1,8 +1,9 @@
 """Stage `data`: converted TFRecords for the target set (voc/) and the saliency set (msra/).
 
 With no --data_dir the workdir's data folder is made: from a VOC2012 folder if data.voc_root names
-one (the `voc_mini` preset: the real photos of ../shared/data; image labels from data.labels_tsv),
-else from the embedded demo data, generated and converted by the same converters as real data.
+one (the `voc_mini` and `voc_animals` presets: the real photos of ../shared/data; image labels
+from data.labels_tsv; a class subset if data.classes names one; the saliency set from
+data.msra_root), else from the embedded demo data, generated and converted by the same converters as real data.
 With --data_dir the converted folders must already be there.
 """
 
@@ -27,13 +28,19 @@ def run(ctx):
         if cfg.train_split == "train_aug":
             raise ValueError(f"data.voc_root={cfg.voc_root}: train_aug needs SBD; convert with "
                              f"python -m tfrecords_tools voc --sbd_root=... and pass --data_dir")
-        if ctx.msra_dir in missing:
+        if ctx.msra_dir in missing and not cfg.msra_root:
             raise FileNotFoundError(
-                f"data.voc_root={cfg.voc_root} gives no saliency set: use --saliency=mbd, or convert "
-                f"MSRA-B (python -m tfrecords_tools msra) and pass --data_dir")
-        print(f"data: converting {cfg.voc_root} into {ctx.voc_dir}")
-        voc.convert(cfg.voc_root, ctx.voc_dir, (cfg.train_split, cfg.eval_split),
-                    cfg.labels_tsv or None, examples_per_shard=cfg.examples_per_shard)
+                f"data.voc_root={cfg.voc_root} gives no saliency set: use --saliency=mbd, name one "
+                f"with data.msra_root, or convert MSRA-B (python -m tfrecords_tools msra) and pass --data_dir")
+        if ctx.voc_dir in missing:
+            print(f"data: converting {cfg.voc_root} into {ctx.voc_dir}")
+            voc.convert(cfg.voc_root, ctx.voc_dir, (cfg.train_split, cfg.eval_split),
+                        cfg.labels_tsv or None, examples_per_shard=cfg.examples_per_shard,
+                        classes_subset=cfg.classes)
+        if ctx.msra_dir in missing:
+            print(f"data: converting the saliency set {cfg.msra_root} into {ctx.msra_dir}")
+            msra.convert(cfg.msra_root, ctx.msra_dir, grabcut_iterations=cfg.grabcut_iterations,
+                         examples_per_shard=cfg.examples_per_shard)
     elif missing:
         raw = os.path.join(ctx.data_dir, "raw")
         syn = cfg.synthetic
