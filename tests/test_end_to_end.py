@@ -45,6 +45,9 @@ def test_metrics_and_quality_floor(tiny_run):
     with open(os.path.join(workdir, "guide-g2", "quality.json")) as f:
         q = json.load(f)
     assert q["fg_precision"] > 30 and q["bg_precision"] > 90 and q["pseudo_label_miou"] > 35, q
+    for method in ("net", "mbd"):  # §5.1 on the val images (measured: 55.6 and 61.3)
+        assert 40 < q[f"val_saliency_{method}_fg_iou_mean"] <= 100, q
+        assert 0 < q[f"val_saliency_{method}_images_iou_over_0.6"] <= 100, q
 
 
 def test_second_run_reuses_every_stage(tiny_run):

@@ -104,9 +104,14 @@ def mbd_saliency(image):
     return cv2.resize(saliency, (width, height), interpolation=cv2.INTER_LINEAR) if scale < 1 else saliency
 
 
+def image_saliency(image_bytes):
+    """Encoded image -> its MB+ saliency (one process per core can run this)."""
+    return mbd_saliency(decode_image(image_bytes))
+
+
 def map_png(image_bytes):
     """Encoded image -> its MB+ saliency as 16-bit PNG bytes (one process per core can run this)."""
-    saliency = mbd_saliency(decode_image(image_bytes))
+    saliency = image_saliency(image_bytes)
     ok, buf = cv2.imencode(".png", np.round(saliency * 65535).astype(np.uint16))
     if not ok:
         raise ValueError("OpenCV could not encode an MB+ saliency map as PNG")

@@ -11,7 +11,8 @@ with the mean colour. The per-image labelling (CAM seeds, saliency threshold, G0
 dense CRF) is plain numpy/OpenCV in one worker process per core (pydensecrf holds the GIL, so
 threads would not help); G1 calls the classifier per image in the main loop. Output:
 guide-label shards (image, guide, ground truth where known) in the records format,
-`quality.json` (Table 2's supervision columns where ground truth exists), PNG panels and
+`quality.json` (Table 2's supervision columns where ground truth exists; for the guides that use
+the saliency, its quality on the eval images, net and MB+, §5.1), PNG panels and
 TensorBoard images.
 """
 
@@ -27,6 +28,7 @@ from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_gu
 from tfguided.inference import fixed_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
+from tfguided.saliency.foreground import saliency_foreground
 from tfguided.scoremaps import resized_geometry
 from tfguided.train import loop
 
@@ -92,6 +94,31 @@ def labelled(ctx, split, batch_size=16):
         yield item
 
 
+def saliency_quality(ctx, batch_size=16):
+    """§5.1's saliency figures on the eval split (feature row 6): the saliency foreground at
+    guide.saliency_fraction against the ground-truth objects, per image, as mean fg IoU and the
+    share of images above 0.6 (percent), for the trained saliency net (`val_saliency_net_*`) and
+    for MB+ (`val_saliency_mbd_*`, the hand-crafted reference, always). {} without ground truth."""
+    cfg = ctx.config
+    split, fraction = cfg.data.eval_split, cfg.guide.saliency_fraction
+    net_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")), cfg.saliency.net.scale)
+              if cfg.saliency.method == "net" else None)
+    stats = {"net": metrics.SaliencyStats(), "mbd": metrics.SaliencyStats()}
+    images = []
+    for batch in pipelines.image_batches(ctx.voc_dir, split, batch_size, cfg.seeder.net.input_size):
+        probs = net_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy() if net_fn else None
+        for j, (image, mask, (height, width)) in enumerate(zip(*(batch[k].numpy() for k in ("image", "mask", "shape")))):
+            if not mask:
+                return {}
+            gt = labelmap.decode_label_png(mask)
+            images.append((image, gt))
+            if net_fn:
+                stats["net"].add(gt, saliency_foreground(probs[j, :height, :width], fraction))
+    for (_, gt), saliency in parallel.ordered_map(mbd.image_saliency, images, lambda item: (item[0],)):
+        stats["mbd"].add(gt, saliency_foreground(saliency, fraction))
+    return {k: v for name, s in stats.items() for k, v in s.results(f"val_saliency_{name}_").items()}
+
+
 def panel_items(item):
     """(title, array) pairs for a panel: seeds | saliency | guide | truth, where present."""
     items = [("seeds", item["seeds"]), ("saliency", item["foreground"]), ("guide", item["guide"]),
@@ -124,6 +151,9 @@ def run(ctx, out_dir):
     split = records.write_split(out_dir, "train", examples(), count, cfg.data.examples_per_shard,
                                 progress_bar(count, "image"))
     results = {"images": count, **stats.results()}
+    if "saliency" in GUIDE_NEEDS[cfg.guide.strategy]:
+        print(f"guide: saliency quality on the {cfg.data.eval_split} images (net and MB+)")
+        results.update(saliency_quality(ctx))
     if len(results) > 1:
         files.atomic_write_json(os.path.join(out_dir, "quality.json"), results)
         print("guide: supervision quality vs ground truth (percent): " +
