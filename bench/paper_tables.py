@@ -3,12 +3,17 @@
   Table 1  seeders (Figure 3): mP, fg P@20%R, bg P@80%R, classification mAP
   Table 2  guide labellers seeds, g0, g1, g2, oracle, gt: supervision Fg/Bg P/R and pseudo-label
            mIoU on train; segmenter val mIoU without / with CRF; FS% = mIoU / gt mIoU
+           (with --g2_repeats=N, N G2 segmenters: the run-to-run spread), and the saliency's
+           quality on the eval images for the net and MB+ (§5.1)
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
 
+  python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
+      --g2_repeats=2 --out=FILE.json        # real photos, 5 classes: BUILD_NOTES.md "voc_animals"
+
 Every row is a stage of the same workdir (default runs/paper_tables-<preset>), so a second run
 reuses what the first finished and an interrupted run resumes. Writes FILE.json (keys table1,
-table2, table4), FILE.md (the three tables) and figure3.png beside it.
+table2, saliency, table4), FILE.md (the tables) and figure3.png beside it.
 On the demo preset (2 CPU cores) the whole run takes about 45 minutes; see BUILD_NOTES.md.
 """
 
@@ -71,20 +76,39 @@ def table1(args):
 
 def table2(args):
     """Rows keyed by guide; `seconds`: the wall time of building the row in this run, with the
-    stages it was first to need (the seeder with `seeds`, ...); about 0 when all were cached."""
+    stages it was first to need (the seeder with `seeds`, ...); about 0 when all were cached.
+    `--g2_repeats=N` adds rows `g2@rng_seed=k` (k = 1..N-1): the G2 segmenter trained again with
+    another seed on the same guide, the run-to-run spread the gaps are read against."""
     rows = {}
-    for guide in args.guides:
-        ctx = context(args, guide)
+    runs = [(g, g, ()) for g in args.guides]
+    if "g2" in args.guides:
+        at = [r[0] for r in runs].index("g2") + 1
+        runs[at:at] = [(f"g2@rng_seed={k}", "g2", (f"segmenter.train.rng_seed={k}",))
+                       for k in range(1, args.g2_repeats)]
+    for name, guide, overrides in runs:
+        ctx = context(args, guide, *overrides)
         start = time.time()
         metrics = pipeline.ensure(ctx, "evaluate", log)
         quality = ctx.results("guide") if guide != "gt" else {}
-        rows[guide] = {**{k: quality.get(k) for k in QUALITY},
-                       "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
-                       "seconds": round(time.time() - start, 1)}
+        rows[name] = {**{k: quality.get(k) for k in QUALITY},
+                      "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
+                      "seconds": round(time.time() - start, 1)}
     for row in rows.values():
         row["fs_percent"] = 100 * row["miou"] / rows["gt"]["miou"]
         row["fs_percent_crf"] = 100 * row["miou_crf"] / rows["gt"]["miou_crf"]
     return rows
+
+
+def saliency_rows(args):
+    """§5.1 on the eval images, from the guide stage of a saliency-based guide: mean fg IoU and
+    share of images above 0.6 for the saliency net and MB+ (None where not measured)."""
+    guide = next((g for g in ("g2", "g0", "g1") if g in args.guides), None)
+    if guide is None:
+        return {}
+    quality = context(args, guide).results("guide")
+    return {method: {"fg_iou_mean": quality.get(f"val_saliency_{method}_fg_iou_mean"),
+                     "images_iou_over_0.6": quality.get(f"val_saliency_{method}_images_iou_over_0.6")}
+            for method in ("net", "mbd")}
 
 
 def table4(args):
@@ -118,6 +142,12 @@ def markdown(result):
             out.append(f"| {name} | " + " | ".join(fmt(r.get(k)) for k in QUALITY + (
                 "miou", "miou_crf", "fs_percent", "fs_percent_crf", "seconds")) + " |")
         out.append("")
+    if result.get("saliency"):
+        out += ["## Saliency on the eval images (§5.1, fg at guide.saliency_fraction of the max)", "",
+                "| saliency | mean fg IoU | images IoU > 0.6 (%) |", "|---|---:|---:|"]
+        for name, r in result["saliency"].items():
+            out.append(f"| {name} | {fmt(r['fg_iou_mean'])} | {fmt(r['images_iou_over_0.6'])} |")
+        out.append("")
     if "table4" in result:
         out += ["## Table 4: CRF variants (v1 = SEC, v2 = DeepLab parameters)", "",
                 "| seeds | crf-seed | crf-loss | crf-postproc | mIoU | delta |", "|---|---|---|---|---:|---:|"]
@@ -138,6 +168,8 @@ def main():
     parser.add_argument("--tables", default="1,2,4", help="which tables, e.g. 2 or 1,4")
     parser.add_argument("--guides", default=",".join(GUIDES),
                         help="Table 2 rows (gt is always run: FS%% divides by it), e.g. seeds,g0,g2,oracle,gt")
+    parser.add_argument("--g2_repeats", type=int, default=1,
+                        help="Table 2: train the G2 segmenter this many times (rng_seed 0..N-1) for the spread")
     parser.add_argument("--strategy", default="mirrored")
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
@@ -158,6 +190,7 @@ def main():
         imageio.write_image(os.path.join(os.path.dirname(os.path.abspath(args.out)), "figure3.png"), figure)
     if "2" in wanted:
         result["table2"] = table2(args)
+        result["saliency"] = saliency_rows(args)
     if "4" in wanted:
         result["table4"] = table4(args)
     result["wall_seconds"] = round(time.time() - start, 1)

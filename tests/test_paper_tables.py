@@ -32,3 +32,10 @@ def test_paper_tables_writes_all_three_tables(tmp_path):
                      "--guides=seeds,g2", f"--workdir={tmp_path / 'work'}"] + STEPS)
     assert "running into" not in rerun.stdout  # every stage reused
     assert sorted(json.loads(out.read_text())["table2"]) == ["g2", "gt", "seeds"]  # gt: FS%'s base
+    spread = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=2",
+                      "--guides=g2", "--g2_repeats=2", f"--workdir={tmp_path / 'work'}"] + STEPS)
+    result = json.loads(out.read_text())
+    assert list(result["table2"]) == ["g2", "g2@rng_seed=1", "gt"]
+    assert spread.stdout.count("running into") == 2  # only the second G2 segmenter and its evaluation
+    assert set(result["saliency"]) == {"net", "mbd"} and 0 < result["saliency"]["mbd"]["fg_iou_mean"] <= 100
+    assert "## Saliency on the eval images" in spread.stdout
