@@ -293,7 +293,41 @@ def _voc_mini():
     )
 
 
-PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny, "voc_mini": _voc_mini}
+ANIMALS = "cat,cow,dog,horse,sheep"
+
+
+def _voc_animals():
+    """Real photos, a five-class world: the 3,131 train / 305 val photos of
+    ../shared/data/voc12_animals (half size, ~250x188) with image labels only, classes
+    cat,cow,dog,horse,sheep (every other VOC class is background: salient distractors); the
+    saliency net trained on GrabCut masks of the boxes of 484 photos without any of them
+    (saliency_msra, the paper's §6.1 protocol); MobileNet v1 (alpha 0.25) from its ImageNet file
+    for the seeder, the saliency net and the segmenter. Scored on val at the stored size.
+
+    python train_main.py --preset=voc_animals --stage=segmenter
+    python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
+        --g2_repeats=2 --out=FILE.json          # BUILD_NOTES.md "voc_animals"
+    """
+    mobilenet = dict(backbone="mobilenet", width=0.25, init=shared_data(
+        "weights", "mobilenet_2_5_224_tf_no_top.h5"), fc_units=128, dropout=0.3, batch_norm=True)
+    return Config(
+        preset="voc_animals", num_classes=5,
+        data=DataConfig(train_split="train", voc_root=shared_data("voc12_animals", "VOC2012"),
+                        labels_tsv=shared_data("voc12_lists", "image_labels.tsv"),
+                        msra_root=shared_data("voc12_animals", "saliency_msra"), classes=ANIMALS),
+        seeder=SeederConfig(net=NetConfig(input_size=224, **mobilenet),
+                            train=_cpu_train(steps=600, decay_every=400)),
+        classifier=ClassifierConfig(net=_cpu_net(input_size=224, fc_units=256),
+                                    train=_cpu_train(steps=600, decay_every=400)),
+        saliency=SaliencyConfig(net=NetConfig(input_size=224, fc6_dilation=4, **mobilenet),
+                                train=_cpu_train(steps=600, decay_every=400)),
+        guide=GuideConfig(tau=VOC_MINI_TAU, saliency_fraction=0.5),
+        segmenter=SegmenterConfig(net=NetConfig(input_size=192, fc6_dilation=4, **mobilenet),
+                                  train=_cpu_train(steps=600, decay_every=400)),
+    )
+
+
+PRESETS = {"voc12": Config, "demo": _demo, "tiny": _tiny, "voc_mini": _voc_mini, "voc_animals": _voc_animals}
 
 
 def choices():
