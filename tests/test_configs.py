@@ -101,3 +101,31 @@ def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
     assert "seeder: gap_highres, input (None, 256, 256, 3), output (None, 20), fc8 (None, 32, 32, 20)" in out
     assert "segmenter: segmenter, input (None, 192, 192, 3), output (None, 24, 24, 21)" in out
     assert "saliency:" not in out
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("guide.tau=1.5", "guide.tau=1.5: must be >= 0 and <= 1"),
+    ("segmenter.train.optimizer=adamw", "choose one of"),
+    ("guide.undecided=maybe", "guide.undecided='maybe': choose one of"),
+    ("segmenter.train.steps=0", "segmenter.train.steps=0: must be >= 1"),
+    ("seeder.train.batch_size=0", "seeder.train.batch_size=0: must be >= 1"),
+    ("segmenter.train.learning_rate=-1", "learning_rate=-1.0: must be > 0"),
+    ("segmenter.net.width=0", "segmenter.net.width=0.0: must be > 0"),
+    ("seeder.arch=gap_huge", "seeder.arch='gap_huge': choose one of"),
+    ("guide.connectivity=6", "guide.connectivity=6: choose one of 4, 8"),
+    ("segmenter.net.convs=1,0,2,2,2", "at least one convolution"),
+])
+def test_every_field_is_validated_when_the_config_is_built(assignment, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        configs.override(configs.preset("demo"), [assignment])
+
+
+def test_every_preset_is_valid_and_json_files_are_strict(tmp_path):
+    import json
+    import math
+    from tfguided import files
+    for name in configs.PRESETS:
+        configs.preset(name)
+    files.atomic_write_json(str(tmp_path / "a.json"), {"x": float("nan"), "y": [math.inf, 1.5]})
+    text = (tmp_path / "a.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text and json.loads(text) == {"x": None, "y": [None, 1.5]}

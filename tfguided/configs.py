@@ -16,6 +16,10 @@ import os
 from tfguided.crf import CRF_PARAMS
 from tfguided.guide.label import STRATEGIES
 from tfguided.guide.regions import UNDECIDED
+from tfguided.models.deeplab import BACKBONES
+from tfguided.models.gap import ARCHS
+from tfguided.seeds.backprop import METHODS as BACKPROP_METHODS
+from tfguided.train.loop import PRECISIONS
 from tfguided.train.optim import OPTIMIZERS
 
 
@@ -342,19 +346,75 @@ def choices():
         (SegmenterConfig, "crf_loss"): ("none",) + crf,
         (TrainConfig, "optimizer"): OPTIMIZERS,
         (SaliencyConfig, "method"): ("net", "mbd"),
+        (SeederConfig, "arch"): tuple(ARCHS) + BACKPROP_METHODS + ("mean_shape",),
+        (NetConfig, "backbone"): BACKBONES,
+        (NetConfig, "output_stride"): (8, 16, 32),
+        (TrainConfig, "precision"): PRECISIONS,
+        (GuideConfig, "connectivity"): (4, 8),
+    }
+
+
+def _range(low=None, high=None, low_open=False, high_open=False):
+    """(test, text) of a numeric range."""
+    def test(v):
+        return ((low is None or (v > low if low_open else v >= low))
+                and (high is None or (v < high if high_open else v <= high)))
+    text = " and ".join(t for t in (
+        low is not None and f"{'>' if low_open else '>='} {low:g}",
+        high is not None and f"{'<' if high_open else '<='} {high:g}") if t)
+    return test, "must be " + text
+
+
+POSITIVE, AT_LEAST_1, NOT_NEGATIVE, FRACTION = _range(0, low_open=True), _range(1), _range(0), _range(0, 1)
+
+
+def ranges():
+    """{(section class, field): (test, text)}: the numeric ranges `validate` checks."""
+    return {
+        (Config, "num_classes"): AT_LEAST_1,
+        (SyntheticConfig, "image_size"): _range(32), (SyntheticConfig, "num_classes"): AT_LEAST_1,
+        (SyntheticConfig, "train"): AT_LEAST_1, (SyntheticConfig, "val"): AT_LEAST_1,
+        (SyntheticConfig, "saliency"): AT_LEAST_1, (SyntheticConfig, "annotators"): AT_LEAST_1,
+        (SyntheticConfig, "max_objects"): AT_LEAST_1,
+        (DataConfig, "examples_per_shard"): AT_LEAST_1, (DataConfig, "grabcut_iterations"): AT_LEAST_1,
+        (TrainConfig, "batch_size"): AT_LEAST_1, (TrainConfig, "learning_rate"): POSITIVE,
+        (TrainConfig, "momentum"): _range(0, 1, high_open=True), (TrainConfig, "weight_decay"): NOT_NEGATIVE,
+        (TrainConfig, "last_layer_lr_mult"): POSITIVE, (TrainConfig, "decay_every"): AT_LEAST_1,
+        (TrainConfig, "decay_factor"): _range(0, 1, low_open=True), (TrainConfig, "steps"): AT_LEAST_1,
+        (TrainConfig, "steps_per_epoch"): AT_LEAST_1,
+        (NetConfig, "width"): POSITIVE, (NetConfig, "input_size"): _range(32), (NetConfig, "fc_units"): AT_LEAST_1,
+        (NetConfig, "fc6_dilation"): AT_LEAST_1, (NetConfig, "dropout"): _range(0, 1, high_open=True),
+        (NetConfig, "scale"): POSITIVE,
+        (CrfConfig, "iterations"): AT_LEAST_1, (CrfConfig, "downscale"): _range(1),
+        (SaliencyConfig, "exclude_target_score"): FRACTION,
+        (GuideConfig, "tau"): FRACTION, (GuideConfig, "saliency_fraction"): _range(0, 1, low_open=True),
+        (GuideConfig, "min_component_fraction"): _range(0, 1, high_open=True),
+        (GuideConfig, "crf_unary_sigma"): POSITIVE, (GuideConfig, "min_seed_pixels"): NOT_NEGATIVE,
+        (GuideConfig, "panels"): NOT_NEGATIVE,
+        (SegmenterConfig, "crf_loss_weight"): NOT_NEGATIVE, (SegmenterConfig, "monitor_images"): NOT_NEGATIVE,
+        (EvalConfig, "panels"): NOT_NEGATIVE,
     }
 
 
 def validate(config, prefix=""):
-    """Refuses a value outside its field's choices, by the field's dotted name; returns `config`."""
-    table = choices()
+    """Refuses, by the field's dotted name, a value of the wrong type, outside its field's
+    choices or outside its range (`choices`, `ranges`); returns `config`. Called whenever a
+    config is built, so --dry_run and the first second of a run refuse what a stage would."""
+    table, limits = choices(), ranges()
     for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
+        value, key, name = getattr(config, f.name), (type(config), f.name), prefix + f.name
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if dataclasses.is_dataclass(value):
-            validate(value, prefix + f.name + ".")
-        elif (type(config), f.name) in table and value not in table[type(config), f.name]:
-            raise ValueError(f"{prefix}{f.name}={value!r}: choose one of "
-                             f"{', '.join(table[type(config), f.name])}")
+            validate(value, name + ".")
+            continue
+        if not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
+            raise ValueError(f"{name}={value!r}: expected a {type(default).__name__}")
+        if key in table and value not in table[key]:
+            raise ValueError(f"{name}={value!r}: choose one of {', '.join(map(str, table[key]))}")
+        if key in limits and not limits[key][0](value):
+            raise ValueError(f"{name}={value!r}: {limits[key][1]}")
+        if f.name == "convs" and not all(isinstance(c, int) and c >= 1 for c in value):
+            raise ValueError(f"{name}={value!r}: every block needs at least one convolution")
     return config
 
 

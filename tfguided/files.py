@@ -8,6 +8,7 @@ POSIX, so a reader sees either the old file, the new file or nothing.
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 
@@ -47,8 +48,20 @@ def atomic_write_text(path, text):
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def finite(obj):
+    """`obj` with every NaN or infinite float replaced by None (strict JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def atomic_write_json(path, obj):
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Strict JSON (a NaN, e.g. a precision with nothing labelled, is written as null)."""
+    atomic_write_text(path, json.dumps(finite(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path):
