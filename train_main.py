@@ -122,6 +122,13 @@ def check_workdir(path):
         raise ValueError(f"--workdir={path}: cannot write there ({e.strerror or e})") from None
 
 
+def fail(error):
+    """Prints the error on a line of its own (a progress bar may have left the cursor mid-line)."""
+    sys.stdout.flush()
+    print(("\n" if sys.stderr.isatty() else "") + f"error: {error}", file=sys.stderr)
+    return 2
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; every option is a --flag")
@@ -142,11 +149,12 @@ def main(argv):
             ctx.strategy()  # MultiWorkerMirroredStrategy must exist before TensorFlow runs anything
         results = pipeline.ensure(ctx, stage)
     except (ValueError, OSError, KeyError, FloatingPointError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     except tf.errors.OpError as e:  # e.g. raised inside the guide stage's tf.py_function
-        print(f"error: {e.message}", file=sys.stderr)
-        return 2
+        return fail(e.message)
+    except KeyboardInterrupt:
+        print("\ninterrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     if stage == "evaluate":
         print(f"miou={results['miou']:.2f} miou_crf={results['miou_crf']:.2f} "
               f"({ctx.stage_dir('evaluate')}/metrics.json)")

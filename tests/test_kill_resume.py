@@ -70,6 +70,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     out = _run(args).stdout
     epochs = [int(e) for e in re.findall(r"Epoch (\d+)/6", out)]
     assert epochs and epochs[0] > 1, f"restarted from epoch {epochs[:1]}:\n{out[-2000:]}"
+    assert f"resuming from epoch {epochs[0] - 1}" in out
     assert epochs[-1] == 6 and "[seeder] done" in out
     assert not backup.exists(), "the backup goes once training is complete"
 

@@ -6,11 +6,16 @@ POSIX, so a reader sees either the old file, the new file or nothing.
 """
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import math
 import os
+import re
+import socket
+import sys
 import tempfile
+import time
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -89,3 +94,61 @@ def ensure_writable_dir(path, what="directory"):
     except OSError as e:
         raise PermissionError(f"{what} {path!r} is not writable: {e.strerror or e}") from e
     return path
+
+
+@contextlib.contextmanager
+def exclusive_lock(directory, what):
+    """Holds `directory`/.lock for the block, or refuses at once, naming the process that holds
+    it: two runs of one stage would delete each other's temporary files."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, ".lock"), "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise OSError(f"{directory}: {what} is being built by another process "
+                          f"({f.read().strip() or 'unknown'}); wait for it to finish or stop it") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+                f"{' '.join(sys.argv)}\n")
+        f.flush()
+        yield
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class _Tee:
+    """A text stream writing to `stream` as is and to `log` without terminal control codes
+    (colours, and carriage returns become line ends)."""
+
+    def __init__(self, stream, log):
+        self.stream, self.log = stream, log
+
+    def write(self, text):
+        self.stream.write(text)
+        self.log.write(ANSI.sub("", text).replace("\r", "\n"))
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+        self.log.flush()
+
+    def isatty(self):
+        return self.stream.isatty()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def console_copy(path):
+    """Copies what the block prints (stdout and stderr) into `path`, appended, plain text."""
+    with open(path, "a") as log:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err

@@ -4,10 +4,13 @@ import os
 import shutil
 import time
 
+from tfguided import files
 from tfguided.stages import table
 from tfguided.stages.context import Context, describe
 from tfguided.stages.table import dependencies, trains_a_network
 from tfguided.train.strategy import worker_task
+
+LOG = "log.txt"  # each stage's console output, appended run after run
 
 STAGES = tuple(table.STAGES)  # the CLI's --stage choices
 
@@ -24,13 +27,17 @@ def ensure(ctx, stage, log=print):
     if ctx.is_done(stage):
         log(f"[{stage}] reusing {directory}")
         return ctx.results(stage)
-    log(f"[{stage}] running into {directory}")
-    start = time.time()
     ctx.write_config(stage)
-    results = table.stage(stage).runner(ctx, directory)
-    results["seconds"] = round(time.time() - start, 1)
-    ctx.mark_done(stage, results)
-    log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
+    with files.exclusive_lock(directory, f"stage {stage}"), files.console_copy(os.path.join(directory, LOG)):
+        if ctx.is_done(stage):  # finished by the process that held the lock before
+            log(f"[{stage}] reusing {directory}")
+            return ctx.results(stage)
+        log(f"[{stage}] running into {directory} (console copied to {LOG})")
+        start = time.time()
+        results = table.stage(stage).runner(ctx, directory)
+        results["seconds"] = round(time.time() - start, 1)
+        ctx.mark_done(stage, results)
+        log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
     return results
 
 

@@ -59,6 +59,9 @@ class Backup(keras.callbacks.BackupAndRestore):
             print(f"backup {self.backup_dir} unreadable ({e}); training from the start")
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             self.model._initial_epoch = 0
+        if self.model._initial_epoch:
+            print(f"resuming from epoch {self.model._initial_epoch} (checkpoint in {self.backup_dir}); "
+                  f"TensorBoard continues the same run")
 
 
 def epoch_plan(steps, steps_per_epoch):
