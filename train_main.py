@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from tfguided import configs  # noqa: E402
+from tfguided import cli, configs  # noqa: E402
 from tfguided.models import pretrained  # noqa: E402
 from tfguided.stages import pipeline  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
@@ -78,13 +78,20 @@ flags.DEFINE_bool("jit_compile", False, "XLA-compile every training step (not wi
 flags.DEFINE_bool("dry_run", False, "Print the resolved configuration and build the stage's networks "
                   "at full size (shapes, parameter counts) without data or training.")
 flags.DEFINE_multi_string("override", [], "Config override section.field=value, repeatable, e.g. "
-                          "--override=seeder.train.steps=100 --override=guide.tau=0.3.")
+                          "--override=seeder.train.steps=100 --override=guide.tau=0.3. Every field, "
+                          "with its value in the preset: --list_overrides.")
+flags.DEFINE_bool("list_overrides", False, "Print every config field --override can set, with its "
+                  "value in --preset and its type, and exit.")
+flags.DEFINE_integer("seed", None, "One seed for every random draw: sets data.rng_seed, guide.rng_seed "
+                     "and each network's train.rng_seed (default: the preset's, 0).")
 
 
 def flag_overrides(base):
     """The shortcut flags as config overrides (so they name stage directories like --override);
     --init_weights goes to the networks of the file's backbone in `base` (the preset, overridden)."""
     out = []
+    if FLAGS.seed is not None:
+        out += [f"{key}={FLAGS.seed}" for key in configs.fields(base) if key.endswith(".rng_seed")]
     if FLAGS.seeder:
         out.append(f"seeder.arch={FLAGS.seeder}")
     if FLAGS.saliency:
@@ -138,6 +145,11 @@ def main(argv):
         base = configs.override(configs.preset(FLAGS.preset), FLAGS.override)
         config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides(base))
         config.guide.strategy = FLAGS.guide
+        if FLAGS.list_overrides:
+            print(f"--override fields of preset {FLAGS.preset} (value: type):")
+            for key, value in configs.fields(config).items():
+                print(f"  {key}={value}  ({type(value).__name__})")
+            return 0
         workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
         stage = "evaluate" if FLAGS.stage == "segmenter" else FLAGS.stage
         if FLAGS.dry_run:
@@ -162,4 +174,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -465,6 +465,18 @@ def override(config, assignments):
     return validate(config)
 
 
+def fields(config, prefix=""):
+    """`{dotted.field: value}` of every field `override` can set."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(fields(value, prefix + f.name + "."))
+        else:
+            out[prefix + f.name] = value
+    return out
+
+
 def diff(config, reference, prefix=""):
     """`{dotted.field: value}` of the fields where `config` differs from `reference`."""
     out = {}

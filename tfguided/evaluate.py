@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from absl import app, flags
 
-from tfguided import files
+from tfguided import cli, files
 from tfguided.data import classes, labelmap
 from tfguided.eval import metrics
 from tfguided.progress import progress_bar
@@ -144,4 +144,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from tfguided import files
+from tfguided import cli, files
 from tfguided.data import imageio, labelmap
 from tfguided.progress import progress_bar
 
@@ -148,4 +148,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -14,7 +14,7 @@ import sys
 
 from absl import app, flags
 
-from tfguided import configs
+from tfguided import cli, configs
 from tfguided.data import imageio
 
 FLAGS = flags.FLAGS
@@ -92,4 +92,4 @@ def convert(command):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)
