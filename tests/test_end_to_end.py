@@ -15,6 +15,9 @@ def test_every_stage_ran_and_left_its_artifacts(tiny_run):
     workdir, out = tiny_run
     for stage in ("seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"):
         assert os.path.exists(os.path.join(workdir, stage, "done.json")), stage
+        with open(os.path.join(workdir, stage, "log.txt")) as f:
+            assert f"running into {os.path.join(workdir, stage)}" in f.read(), stage
+        assert os.listdir(os.path.join(workdir, stage, "logs", "results")), "results and HParams"
     for stage in ("seeder", "saliency", "segmenter-g2"):
         assert os.path.exists(os.path.join(workdir, stage, "model.keras"))
         assert os.listdir(os.path.join(workdir, stage, "logs", "train")), "TensorBoard scalars"

@@ -5,7 +5,7 @@ import shutil
 import time
 
 from tfguided import files
-from tfguided.stages import table
+from tfguided.stages import summaries, table
 from tfguided.stages.context import Context, describe
 from tfguided.stages.table import dependencies, trains_a_network
 from tfguided.train.strategy import worker_task
@@ -36,6 +36,8 @@ def ensure(ctx, stage, log=print):
         start = time.time()
         results = table.stage(stage).runner(ctx, directory)
         results["seconds"] = round(time.time() - start, 1)
+        summaries.write(directory, ctx.stage_name(stage), results,
+                        ctx.relevant_values(stage, ctx.config.to_dict()))
         ctx.mark_done(stage, results)
         log(f"[{stage}] done in {results['seconds']:.0f} s: {describe(results)}")
     return results
