@@ -298,6 +298,10 @@ def _voc_mini():
 
 
 ANIMALS = "cat,cow,dog,horse,sheep"
+# voc_animals' saliency net (BUILD_NOTES.md "voc_animals"), tuned on the training photos: G2's
+# pseudo-labels 52.3 mIoU with the foreground at 30% of the image's max, 48.5 at the paper's 50%
+# (the net's fg IoU on them 46.3 against 42.3).
+VOC_ANIMALS_SALIENCY_FRACTION = 0.3
 
 
 def _voc_animals():
@@ -325,9 +329,9 @@ def _voc_animals():
                                     train=_cpu_train(steps=600, decay_every=400)),
         saliency=SaliencyConfig(net=NetConfig(input_size=224, fc6_dilation=4, **mobilenet),
                                 train=_cpu_train(steps=600, decay_every=400)),
-        guide=GuideConfig(tau=VOC_MINI_TAU, saliency_fraction=0.5),
+        guide=GuideConfig(tau=VOC_MINI_TAU, saliency_fraction=VOC_ANIMALS_SALIENCY_FRACTION),
         segmenter=SegmenterConfig(net=NetConfig(input_size=192, fc6_dilation=4, **mobilenet),
-                                  train=_cpu_train(steps=600, decay_every=400)),
+                                  train=_cpu_train(steps=500, decay_every=350)),
     )
 
 
