@@ -83,7 +83,7 @@ class StopAtStep(keras.callbacks.Callback):
         self.steps = steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations) >= self.steps:
+        if int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)) >= self.steps:  # also a MirroredVariable
             self.model.stop_training = True
 
 
