@@ -96,4 +96,5 @@ def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path
     assert again["count"] == first["count"] == 240 and again["ids"] == first["ids"]
     ids = [ex["id"] for ex in records.iterate_numpy(str(guide_dir), "train")]
     assert len(ids) == len(set(ids)) == 240
-    assert not [p for p in guide_dir.iterdir() if p.name.startswith(".")], "temporary files left"
+    assert not [p for p in guide_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"], \
+        "temporary files left"  # .lock stays: the stage's lock file, free once its process is gone
