@@ -481,13 +481,7 @@ def fields(config, prefix=""):
     return out
 
 
-def diff(config, reference, prefix=""):
+def diff(config, reference):
     """`{dotted.field: value}` of the fields where `config` differs from `reference`."""
-    out = {}
-    for f in dataclasses.fields(config):
-        a, b = getattr(config, f.name), getattr(reference, f.name)
-        if dataclasses.is_dataclass(a):
-            out.update(diff(a, b, prefix + f.name + "."))
-        elif a != b:
-            out[prefix + f.name] = a
-    return out
+    before = fields(reference)
+    return {key: value for key, value in fields(config).items() if value != before[key]}
