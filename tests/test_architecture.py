@@ -13,7 +13,7 @@ ALLOWED = {
     "data": {"files"},
     "eval": {"data"},
     "saliency": {"data"},
-    "models": {"data"},
+    "models": {"data", "scoremaps"},
     "seeds": {"data", "crf", "scoremaps"},
     "guide": {"data", "crf", "scoremaps", "saliency", "seeds"},
     "sources": {"data", "files", "progress", "saliency"},

@@ -79,3 +79,19 @@ def test_predict_cli_writes_palette_label_maps_and_overlays(exported, tmp_path):
     np.testing.assert_array_equal(with_crf, crf_labels(image, served["probabilities"].numpy(), "deeplab", 10))
     bad = run_cli(["-m", "tfguided.predict", f"--model={tmp_path}", photo], check=False)
     assert bad.returncode == 2 and "not a SavedModel directory" in bad.stdout
+
+
+def test_export_carries_the_evaluations_test_time_views(exported):
+    """--override=evaluate.tta.*: the SavedModel averages the same views the evaluation does
+    (its own export directory; the trained segmenter is reused)."""
+    workdir, _ = exported
+    views = ["--override=evaluate.tta.scales=0.75,1.25", "--override=evaluate.tta.flip=true"]
+    out = run_cli(["train_main.py", "--stage=export", "--preset=tiny", f"--workdir={workdir}"] + views).stdout
+    path = os.path.join(workdir, "export-g2,evaluate.tta.flip=True,evaluate.tta.scales=0.75+1.25", "saved_model")
+    assert f"SavedModel in {path}" in out and "[segmenter] reusing" in out
+    image = cv2.imread(shared_path(*PHOTO))[..., ::-1].copy()
+    served = tf.saved_model.load(path).serve(tf.constant(image))["probabilities"].numpy()
+    model = loop.load_model(os.path.join(workdir, "segmenter-g2"))
+    scale = configs.preset("tiny").segmenter.net.scale
+    np.testing.assert_allclose(served, full_size_fn(model, scale, (0.75, 1.25), True)(image), atol=1e-5)
+    assert np.abs(served - full_size_fn(model, scale)(image)).max() > 1e-3

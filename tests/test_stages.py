@@ -38,6 +38,18 @@ def test_names_carry_only_relevant_differences(tmp_path):
     assert _ctx(tmp_path, "guide.panels=2").stage_name("guide") == "guide-g2"
 
 
+def test_test_time_views_name_only_the_stages_that_use_them(tmp_path):
+    """TTA is inference: the segmenter's views name evaluate and export (not the trained
+    segmenter); the saliency net's views name the guide (not the trained saliency net)."""
+    views = _ctx(tmp_path, "evaluate.tta.scales=0.5,1", "evaluate.tta.flip=true")
+    assert views.stage_name("segmenter") == "segmenter-g2"
+    assert views.stage_name("evaluate") == "evaluate-g2,evaluate.tta.flip=True,evaluate.tta.scales=0.5+1.0"
+    assert views.stage_name("export") == "export-g2,evaluate.tta.flip=True,evaluate.tta.scales=0.5+1.0"
+    saliency_views = _ctx(tmp_path, "guide.saliency_tta.flip=true")
+    assert saliency_views.stage_name("saliency") == "saliency"
+    assert saliency_views.stage_name("guide") == "guide-g2,guide.saliency_tta.flip=True"
+
+
 def test_names_leave_out_the_networks_a_guide_or_seeder_does_not_use(tmp_path):
     over = ("seeder.train.steps=5", "classifier.train.steps=6", "saliency.train.steps=7")
     assert _ctx(tmp_path, *over, guide="g0").stage_name("guide") == "guide-g0,saliency.train.steps=7"

@@ -1,7 +1,10 @@
 """Running trained networks on images: batched at a fixed size, or one image at its own size.
 
 At its own size, the logits are upsampled to the image with the network's exact geometry and
-turned into probabilities (DeepLab's test protocol, §6.1).
+turned into probabilities (DeepLab's test protocol, §6.1). Test-time augmentation (feature row
+24, off for the paper's numbers): the network also runs on the image resized by each of
+`scales` and, with `flip`, on its mirror image; every view's probabilities are mapped back onto
+the image with the same geometry (a mirrored view's flipped back) and averaged.
 """
 
 import tensorflow as tf
@@ -14,29 +17,48 @@ def fixed_size_fn(model):
     return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
-def probabilities_fn(model, scale=1.0):
+def tta_views(scales=(1.0,), flip=False):
+    """The (scale, mirrored) views of test-time augmentation, in the order they are averaged."""
+    if not scales or any(s <= 0 for s in scales):
+        raise ValueError(f"test-time scales {tuple(scales)}: need at least one, each > 0")
+    return [(s, mirrored) for s in scales for mirrored in ((False, True) if flip else (False,))]
+
+
+def _view_probabilities(model, images, size, scale):
+    """Softmax probabilities [B, H, W, C] at `size` = (H, W) of the net run on `images` resized
+    by `scale`, its cells mapped back onto the input (scoremaps.resized_geometry's rule, per axis)."""
+    stride, offset = model.output_stride, model.output_offset
+    if scale != 1:
+        scaled = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * scale), tf.int32), 1)
+        images = tf.image.resize(images, scaled, method="bilinear")
+        ratio = tf.cast(size, tf.float32) / tf.cast(scaled, tf.float32)  # (y, x)
+        stride = (stride * ratio[0], stride * ratio[1])
+        offset = ((offset + 0.5) * ratio[0] - 0.5, (offset + 0.5) * ratio[1] - 0.5)
+    logits = upsample_tf(model(images, training=False), size, stride, offset)
+    return tf.nn.softmax(logits, axis=-1)
+
+
+def probabilities_fn(model, scale=1.0, scales=(1.0,), flip=False):
     """A compiled function: float32 [B, H, W, 3] -> softmax probabilities [B, H, W, C] at the
-    input size (any H, W), upsampled with the network's geometry. With `scale` != 1 the network
-    sees the images resized by `scale` (as it was trained: net.scale) and its cells are
-    mapped back onto the input (scoremaps.resized_geometry's rule, per axis)."""
+    input size (any H, W), upsampled with the network's geometry. `scale`: the images are
+    resized by it before the network, as it was trained (net.scale); `scales` and `flip`: the
+    test-time views (module docstring), each scale relative to `scale`."""
+    views = tta_views(scales, flip)
+
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def run(images):
         size = tf.shape(images)[1:3]
-        stride, offset = model.output_stride, model.output_offset
-        if scale != 1:
-            scaled = tf.cast(tf.round(tf.cast(size, tf.float32) * scale), tf.int32)
-            images = tf.image.resize(images, scaled, method="bilinear")
-            ratio = tf.cast(size, tf.float32) / tf.cast(scaled, tf.float32)  # (y, x)
-            stride = (stride * ratio[0], stride * ratio[1])
-            offset = ((offset + 0.5) * ratio[0] - 0.5, (offset + 0.5) * ratio[1] - 0.5)
-        logits = model(images, training=False)
-        logits = upsample_tf(logits, size, stride, offset)
-        return tf.nn.softmax(logits, axis=-1)
+        total = 0.0
+        for view_scale, mirrored in views:
+            view = tf.reverse(images, [2]) if mirrored else images
+            probs = _view_probabilities(model, view, size, scale * view_scale)
+            total += tf.reverse(probs, [2]) if mirrored else probs
+        return total / len(views)
     return run
 
 
-def full_size_fn(model, scale=1.0):
+def full_size_fn(model, scale=1.0, scales=(1.0,), flip=False):
     """A function: uint8/float [H, W, 3] (any size) -> numpy softmax probabilities [H, W, C], the
-    network run at `scale` (probabilities_fn)."""
-    run = probabilities_fn(model, scale)
+    network run at `scale` with the test-time views `scales`, `flip` (probabilities_fn)."""
+    run = probabilities_fn(model, scale, scales, flip)
     return lambda image: run(tf.cast(image, tf.float32)[None])[0].numpy()

@@ -4,15 +4,18 @@ VGG-16 with 3x3 max pools (stride 2, 2, 2, 1, 1), conv5 dilated by 2, a 3x3 aver
 3x3 dilation 12 with 1024 channels, fc7 1x1 1024, dropout after each, fc8 1x1 -> class logits at
 output stride 8 (41x41 for a 321x321 input). With backbone = mobilenet the same head sits on a
 MobileNet v1 trunk dilated to `output_stride` (tfguided/models/mobilenet.py). `DeepLabV2` is the
-paper's saliency net: ResNet-101 with the ASPP head (tfguided/models/resnet.py); `build` picks
-the model a `NetConfig` names.
+paper's saliency net: ResNet-101 with the ASPP head (tfguided/models/resnet.py).
+`DeepLabV3Plus` (issue 14, beyond the paper) puts DeepLab-v3+'s head on the MobileNet or
+ResNet-101 trunk. `build` picks the model a `NetConfig` names (its `backbone` and `head`).
 """
 
 import keras
 
 from tfguided.models import mobilenet, resnet, vgg
+from tfguided.scoremaps import upsample_tf
 
 BACKBONES = ("vgg16", "mobilenet", "resnet101")
+HEADS = ("paper", "deeplab_v3plus")  # paper: LargeFOV (vgg16, mobilenet) or DeepLab-v2 ASPP (resnet101)
 
 LAST_LAYER = "fc8"
 POOLS = ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1))
@@ -70,9 +73,105 @@ class DeepLabV2(keras.Model):
                 "input_size": self.input_size, "name": self.name}
 
 
+# DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32),
+# the decoder's low-level features (stride 4: MobileNet's conv_pw_3, ResNet's conv2) and width.
+V3PLUS_RATES = (6, 12, 18)
+LOW_LEVEL = {"mobilenet": ("conv_pw_3_relu", (4, 3.0)), "resnet101": ("conv2_block3_out", (4, 0.0))}
+LOW_LEVEL_UNITS = 48
+
+
+@keras.saving.register_keras_serializable(package="tfguided")
+class GridResample(keras.layers.Layer):
+    """[B, h, w, C] cells -> the grid of a finer [B, H, W, *] reference, bilinear with the exact
+    geometry: fine cell j reads coarse coordinate (j - offset) / stride (tfguided/scoremaps.py)."""
+
+    def __init__(self, stride, offset, **kwargs):
+        super().__init__(**kwargs)
+        self.stride, self.offset = float(stride), float(offset)
+
+    def call(self, x, reference):
+        return upsample_tf(x, keras.ops.shape(reference)[1:3], self.stride, self.offset)
+
+    def compute_output_shape(self, x_shape, reference_shape):
+        return tuple(reference_shape[:3]) + (x_shape[-1],)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride, "offset": self.offset}
+
+
+@keras.saving.register_keras_serializable(package="tfguided")
+class BroadcastLike(keras.layers.Layer):
+    """[B, 1, 1, C] -> [B, H, W, C] of a reference: the image-pooling branch spread over the grid."""
+
+    def call(self, x, reference):
+        return x + keras.ops.zeros_like(reference[..., :1], dtype=x.dtype)
+
+    def compute_output_shape(self, x_shape, reference_shape):
+        return tuple(reference_shape[:3]) + (x_shape[-1],)
+
+
+def _conv_bn_relu(x, units, size, name, weight_decay, dilation=1):
+    x = keras.layers.Conv2D(units, size, padding="same", dilation_rate=dilation, use_bias=False,
+                            kernel_regularizer=vgg.regularizer(weight_decay), name=name)(x)
+    return keras.layers.ReLU(name=name + "_relu")(keras.layers.BatchNormalization(name=name + "_bn")(x))
+
+
+@keras.saving.register_keras_serializable(package="tfguided")
+class DeepLabV3Plus(keras.Model):
+    """DeepLab-v3+: the trunk at `output_stride`, ASPP (a 1x1 conv, three dilated 3x3 convs and
+    image pooling, `head_units` wide, projected by a 1x1 conv), then the decoder: the ASPP
+    output resampled onto the stride-4 low-level features with both grids' geometry, joined
+    with their 48-channel projection, two 3x3 convs and fc8 -> logits at stride 4."""
+
+    def __init__(self, num_classes=21, backbone="mobilenet", output_stride=16, width=1.0, head_units=256,
+                 dropout=0.1, weight_decay=5e-4, input_size=None, **kwargs):
+        if backbone not in LOW_LEVEL:
+            raise ValueError(f"net.head=deeplab_v3plus: net.backbone={backbone!r} has no trunk for it; "
+                             f"choose one of {', '.join(LOW_LEVEL)}")
+        inputs = keras.Input((input_size, input_size, 3), name="image")
+        trunk_geometry = output_geometry(backbone, output_stride)
+        x = (mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride) if backbone == "mobilenet"
+             else resnet.resnet101_trunk(inputs, weight_decay))
+        low_name, (low_stride, low_offset) = LOW_LEVEL[backbone]
+        low = keras.Model(inputs, x).get_layer(low_name).output
+        rates = tuple(r * 16 // output_stride for r in V3PLUS_RATES)
+        pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pool")(x)
+        branches = [_conv_bn_relu(x, head_units, 1, "aspp_1x1", weight_decay)]
+        branches += [_conv_bn_relu(x, head_units, 3, f"aspp_rate{r}", weight_decay, r) for r in rates]
+        branches.append(BroadcastLike(name="aspp_pool_spread")(
+            _conv_bn_relu(pooled, head_units, 1, "aspp_pool_conv", weight_decay), x))
+        x = keras.layers.Concatenate(name="aspp_concat")(branches)
+        x = _conv_bn_relu(x, head_units, 1, "aspp_project", weight_decay)
+        x = keras.layers.Dropout(dropout, name="aspp_drop")(x)
+        x = GridResample(trunk_geometry[0] / low_stride, (trunk_geometry[1] - low_offset) / low_stride,
+                         name="decoder_upsample")(x, low)
+        low = _conv_bn_relu(low, LOW_LEVEL_UNITS, 1, "decoder_low", weight_decay)
+        x = keras.layers.Concatenate(name="decoder_concat")([x, low])
+        x = _conv_bn_relu(x, head_units, 3, "decoder_conv1", weight_decay)
+        x = _conv_bn_relu(x, head_units, 3, "decoder_conv2", weight_decay)
+        logits = keras.layers.Conv2D(num_classes, 1, name=LAST_LAYER, dtype="float32",
+                                     kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+                                     kernel_regularizer=vgg.regularizer(weight_decay))(x)
+        super().__init__(inputs, logits, name=kwargs.pop("name", "deeplab_v3plus"), **kwargs)
+        self.backbone, self.head = backbone, "deeplab_v3plus"
+        self.output_stride, self.output_offset = low_stride, low_offset
+        self.trunk_stride = output_stride
+        self.num_classes, self.width, self.head_units, self.dropout = num_classes, width, head_units, dropout
+        self.weight_decay, self.input_size = weight_decay, input_size
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "backbone": self.backbone, "output_stride": self.trunk_stride,
+                "width": self.width, "head_units": self.head_units, "dropout": self.dropout,
+                "weight_decay": self.weight_decay, "input_size": self.input_size, "name": self.name}
+
+
 def build(num_classes, net, weight_decay, name):
-    """The DeepLab net a `NetConfig` describes: ResNet-101 + ASPP for backbone resnet101 (its
-    width, fc and batch-norm fields do not apply), else LargeFOV on VGG-16 or MobileNet."""
+    """The DeepLab net a `NetConfig` describes: with head deeplab_v3plus, DeepLab-v3+ on the
+    MobileNet or ResNet-101 trunk (fc_units: its width); else ResNet-101 + ASPP for backbone
+    resnet101 (its width, fc and batch-norm fields do not apply), LargeFOV on VGG-16 or MobileNet."""
+    if net.head == "deeplab_v3plus":
+        return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.fc_units, net.dropout,
+                             weight_decay, net.input_size, name=name)
     if net.backbone == "resnet101":
         output_geometry(net.backbone, net.output_stride)
         return DeepLabV2(num_classes, weight_decay, net.input_size, name=name)
@@ -80,8 +179,15 @@ def build(num_classes, net, weight_decay, name):
                     weight_decay, net.input_size, net.convs, net.backbone, net.output_stride, name=name)
 
 
-def output_geometry(backbone="vgg16", output_stride=OUTPUT_STRIDE):
-    """(stride, offset) of the logits on the input (tfguided/scoremaps.py)."""
+def output_geometry(backbone="vgg16", output_stride=OUTPUT_STRIDE, head="paper"):
+    """(stride, offset) of the logits on the input (tfguided/scoremaps.py): the trunk's, or for
+    DeepLab-v3+ its decoder's (the low-level features')."""
+    if head == "deeplab_v3plus":
+        if backbone not in LOW_LEVEL:
+            raise ValueError(f"net.head=deeplab_v3plus: net.backbone={backbone!r} has no trunk for it; "
+                             f"choose one of {', '.join(LOW_LEVEL)}")
+        output_geometry(backbone, output_stride)
+        return LOW_LEVEL[backbone][1]
     if backbone == "mobilenet":
         return mobilenet.output_geometry(output_stride)
     if backbone == "resnet101":

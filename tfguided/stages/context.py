@@ -84,7 +84,7 @@ class Context:
             name += "-" + self.guide_strategy
         diff = self.relevant_diff(stage)
         if diff:
-            text = ",".join(f"{k}={v}" for k, v in diff.items())
+            text = ",".join(f"{k}={_name_value(v)}" for k, v in diff.items())
             if len(text) > 80 or "/" in text:
                 text = "cfg" + hashlib.sha1(text.encode()).hexdigest()[:10]
             name += "," + text
@@ -167,6 +167,12 @@ class Context:
         directory = files.ensure_writable_dir(self.stage_dir(stage), f"{stage} directory")
         files.atomic_write_text(os.path.join(directory, "config.json"), self.config.to_json() + "\n")
         return directory
+
+
+def _name_value(value):
+    """A value as it appears in a directory name: a tuple as its items joined by '+' (no spaces,
+    no commas: those separate the fields)."""
+    return "+".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def describe(results):

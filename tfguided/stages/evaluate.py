@@ -1,6 +1,7 @@
 """Stage `evaluate`: mIoU on the eval split, with and without dense CRF post-processing (§6.1).
 
-Predictions are upsampled to each image's own size (the official protocol); the CRF uses the
+Predictions are upsampled to each image's own size (the official protocol), averaged over
+evaluate.tta's test-time views if set (feature row 24; off for the paper); the CRF uses the
 DeepLab parameters by default (supp. C.1) and runs in one process per core while the
 network predicts the next images. Writes metrics.json and table.md, prints the table.
 """
@@ -22,7 +23,9 @@ def run(ctx, out_dir):
     cfg = ctx.config
     class_names = ctx.class_names()
     num_labels = cfg.num_classes + 1
-    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), cfg.segmenter.net.scale)
+    tta = cfg.evaluate.tta
+    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), cfg.segmenter.net.scale,
+                           tta.scales, tta.flip)
     split = cfg.data.eval_split
     count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
     conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}

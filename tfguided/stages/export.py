@@ -1,7 +1,7 @@
 """Stage `export`: the trained segmenter as a SavedModel for serving (issue 5).
 
-Three endpoints, the network run at segmenter.net.scale and its cells mapped back with its
-geometry, as in the evaluation:
+Three endpoints, the network run at segmenter.net.scale with evaluate.tta's test-time views
+and its cells mapped back with its geometry, exactly as in the evaluation:
   serve(image)            uint8 RGB [H, W, 3], any size -> labels uint8 [H, W] (argmax),
                           probabilities float32 [H, W, C]
   serve_batch(images)     uint8 RGB [N, H, W, 3], one size -> labels [N, H, W], probabilities
@@ -35,9 +35,9 @@ def _rgb(images):
         return tf.ensure_shape(tf.identity(images), [None, None, None, 3])
 
 
-def serving_fns(model, scale):
-    """The endpoints' functions (module docstring)."""
-    probabilities = probabilities_fn(model, scale)
+def serving_fns(model, scale, scales=(1.0,), flip=False):
+    """The endpoints' functions (module docstring); `scales`, `flip`: test-time views."""
+    probabilities = probabilities_fn(model, scale, scales, flip)
 
     def serve_batch(images):
         probs = probabilities(tf.cast(_rgb(images), tf.float32))
@@ -56,11 +56,11 @@ def serving_fns(model, scale):
             "serve_encoded": (serve_encoded, [None], tf.string)}
 
 
-def export(model, scale, class_names, path):
+def export(model, scale, class_names, path, scales=(1.0,), flip=False):
     """Writes the SavedModel of `model` to `path` (replacing it) with `class_names.txt`."""
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, (fn, shape, dtype) in serving_fns(model, scale).items():
+    for name, (fn, shape, dtype) in serving_fns(model, scale, scales, flip).items():
         archive.add_endpoint(name, fn, input_signature=[tf.TensorSpec(shape, dtype, name="images")])
     tmp = path + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -73,7 +73,9 @@ def export(model, scale, class_names, path):
 
 def run(ctx, out_dir):
     model = loop.load_model(ctx.stage_dir("segmenter"))
-    path = export(model, ctx.config.segmenter.net.scale, ctx.class_names(), os.path.join(out_dir, SAVED_MODEL))
+    tta = ctx.config.evaluate.tta
+    path = export(model, ctx.config.segmenter.net.scale, ctx.class_names(), os.path.join(out_dir, SAVED_MODEL),
+                  tta.scales, tta.flip)
     print(f"export: SavedModel in {path} (endpoints serve: uint8 image [H, W, 3] -> labels, "
           f"probabilities; serve_batch: [N, H, W, 3]; serve_encoded: JPEG/PNG strings -> label "
           f"PNGs); predict with: python -m tfguided.predict --model={path} IMAGES...")

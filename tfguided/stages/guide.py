@@ -40,6 +40,15 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
+def saliency_probabilities_fn(ctx):
+    """The trained saliency net as a probabilities function at the input's size: run at
+    saliency.net.scale (as trained) with guide.saliency_tta's test-time views. On padded batches
+    a mirrored view sees the padding on the other side of the image."""
+    tta = ctx.config.guide.saliency_tta
+    return probabilities_fn(loop.load_model(ctx.stage_dir("saliency")), ctx.config.saliency.net.scale,
+                            tta.scales, tta.flip)
+
+
 def network_outputs(ctx, split, batch_size=16):
     """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
     decoded or None), and what the guide strategy's networks give it: the seeder's class maps
@@ -49,8 +58,7 @@ def network_outputs(ctx, split, batch_size=16):
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
     saliency_method = ctx.config.saliency.method if "saliency" in needs else None
-    saliency_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")),
-                                    ctx.config.saliency.net.scale) if saliency_method == "net" else None)
+    saliency_fn = saliency_probabilities_fn(ctx) if saliency_method == "net" else None
     size = ctx.config.seeder.net.input_size
     batches = pipelines.image_batches(ctx.voc_dir, split, batch_size, size, full_size=saliency_fn is not None)
     for batch in batches:
@@ -101,8 +109,7 @@ def saliency_quality(ctx, batch_size=16):
     for MB+ (`val_saliency_mbd_*`, the hand-crafted reference, always). {} without ground truth."""
     cfg = ctx.config
     split, fraction = cfg.data.eval_split, cfg.guide.saliency_fraction
-    net_fn = (probabilities_fn(loop.load_model(ctx.stage_dir("saliency")), cfg.saliency.net.scale)
-              if cfg.saliency.method == "net" else None)
+    net_fn = saliency_probabilities_fn(ctx) if cfg.saliency.method == "net" else None
     stats = {"net": metrics.SaliencyStats(), "mbd": metrics.SaliencyStats()}
     images = []
     for batch in pipelines.image_batches(ctx.voc_dir, split, batch_size, cfg.seeder.net.input_size):

@@ -88,7 +88,7 @@ TABLE = (
     Stage("seed_eval", reads=("seeder", "guide.tau"), after=("seeder", "classifier"),  # guide.tau: panels
           needs=lambda ctx: ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",),
           runner=seed_eval.run),
-    Stage("export", reads=(), after=("segmenter",), runner=export.run),
+    Stage("export", reads=("evaluate.tta",), after=("segmenter",), runner=export.run),
 )
 STAGES = {stage.name: stage for stage in TABLE}
 RUN_DATA = data.run  # the data stage writes the data directories, not a stage directory

@@ -1,0 +1,98 @@
+"""DeepLab-v3+ segmenter head (issue 14, beyond the paper): shapes, the exact geometry of its
+decoder, ImageNet trunk weights, save/load and a training step through the package's loss."""
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import gradient_support_centre, shared_path
+from tfguided import configs
+from tfguided.models import deeplab, pretrained
+from tfguided.train import losses
+
+WEIGHTS = ("weights", "mobilenet_2_5_224_tf_no_top.h5")  # alpha 0.25, ImageNet
+
+
+def _net(output_stride=16, size=None, classes=6):
+    return deeplab.DeepLabV3Plus(classes, "mobilenet", output_stride, width=0.25, head_units=16,
+                                 input_size=size)
+
+
+def _stride_4_cells(n):
+    """Cells after two of MobileNet's stride-2 convs (3x3, one pixel padded after: n -> (n-2)//2+1)."""
+    for _ in range(2):
+        n = (n - 2) // 2 + 1
+    return n
+
+
+@pytest.mark.parametrize("output_stride", [8, 16, 32])
+@pytest.mark.parametrize("size", [97, 128])
+def test_logits_sit_on_the_stride_4_grid_for_every_trunk_stride(output_stride, size):
+    """Whatever the trunk's stride, the decoder's logits are on the low-level (stride 4) grid:
+    the cells of MobileNet's two pad-after stride-2 convs."""
+    model = _net(output_stride)
+    out = model(np.zeros((2, size, size + 5, 3), np.float32), training=False)
+    assert out.shape == (2, _stride_4_cells(size), _stride_4_cells(size + 5), 6)
+    assert (model.output_stride, model.output_offset) == (4, 3.0)
+    assert deeplab.output_geometry("mobilenet", output_stride, "deeplab_v3plus") == (4, 3.0)
+    rates = {layer.dilation_rate[0] for layer in model.layers
+             if layer.name.startswith("aspp_rate") and isinstance(layer, keras.layers.Conv2D)}
+    assert rates == {r * 16 // output_stride for r in (6, 12, 18)}
+
+
+def test_low_level_features_are_centred_on_the_logit_grid():
+    """The decoder's low-level branch (gradient support) is centred on 4 i + 3, the geometry the
+    logits are declared with."""
+    model = _net(16, 96)
+    branch = keras.Model(model.input, model.get_layer("decoder_low_relu").output)
+    images = np.random.default_rng(1).uniform(0, 255, (2, 96, 96, 3))
+    for i in (8, 12):
+        assert gradient_support_centre(branch, images, i) == 4 * i + 3
+
+
+@pytest.mark.parametrize("trunk_stride, trunk_offset", [(16, 15.0), (8, 7.0)])
+def test_decoder_resamples_the_aspp_cells_with_both_geometries(trunk_stride, trunk_offset):
+    """Known answer: coarse cells holding their own centre pixel (trunk_stride * i + offset),
+    resampled onto the stride-4 grid, hold the fine cells' centres (4 j + 3) wherever both
+    neighbours exist: bilinear interpolation of a linear ramp is exact."""
+    coarse = trunk_stride * np.arange(7, dtype=np.float32) + trunk_offset
+    maps = np.broadcast_to(coarse[None, :, None, None], (1, 7, 7, 1)).copy()
+    reference = np.zeros((1, 7 * trunk_stride // 4, 5, 1), np.float32)
+    layer = deeplab.GridResample(trunk_stride / 4, (trunk_offset - 3.0) / 4)
+    out = layer(maps, reference).numpy()[0, :, 0, 0]
+    fine = 4 * np.arange(len(out)) + 3.0
+    inside = (fine >= coarse[0]) & (fine <= coarse[-1])
+    assert inside.sum() >= 12
+    np.testing.assert_allclose(out[inside], fine[inside], atol=1e-4)
+    np.testing.assert_allclose(out[~inside], np.clip(fine[~inside], coarse[0], coarse[-1]), atol=1e-4)
+
+
+def test_imagenet_trunk_save_load_and_a_training_step(tmp_path):
+    """The MobileNet trunk takes the ImageNet file by name (the head starts random); the model
+    saves and loads with its geometry; one step of the package's loss lowers it on a batch."""
+    net_cfg = configs.NetConfig(backbone="mobilenet", width=0.25, head="deeplab_v3plus", fc_units=16,
+                                output_stride=16, input_size=64, dropout=0.0)
+    model = deeplab.build(3, net_cfg, 1e-4, "segmenter")
+    weights = pretrained.imagenet_weights(shared_path(*WEIGHTS), "mobilenet", 0.25)
+    pretrained.initialise(model, weights)
+    np.testing.assert_array_equal(model.get_layer("conv_pw_13").get_weights()[0], weights["conv_pw_13"][0])
+    path = str(tmp_path / "v3plus.keras")
+    model.save(path)
+    again = keras.models.load_model(path)
+    assert (again.head, again.output_stride, again.output_offset) == ("deeplab_v3plus", 4, 3.0)
+    images = np.random.default_rng(2).uniform(0, 255, (4, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(again(images, training=False), model(images, training=False), atol=1e-5)
+    labels = np.zeros((4, 64, 64), np.uint8)
+    labels[:, 16:48, 16:48] = 2
+    labels[:, :2] = 255
+    loss = losses.segmentation_loss(net_cfg)
+    assert (loss.stride, loss.offset) == (4, 3.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
+    first = model.evaluate(images, labels, verbose=0)
+    model.fit(images, labels, epochs=5, verbose=0)
+    assert model.evaluate(images, labels, verbose=0) < first
+
+
+def test_vgg16_has_no_v3plus_head():
+    with pytest.raises(ValueError, match="net.backbone='vgg16' has no trunk for it"):
+        configs.override(configs.preset("demo"), ["segmenter.net.head=deeplab_v3plus"])
