@@ -7,6 +7,9 @@
            quality on the eval images for the net and MB+ (§5.1)
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
+  beyond   (issue 14) test-time scales and flips, a DeepLab-v3+ segmenter, a self-training round,
+           each on the paper's G2 row and all together, against the same segmenters on ground
+           truth; and TTA's gain and cost (ms per photo) for a few view sets
 
   python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
       --g2_repeats=2 --out=FILE.json        # real photos, 5 classes: BUILD_NOTES.md "voc_animals"
@@ -28,10 +31,12 @@ sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfguided import configs, files  # noqa: E402
-from tfguided.data import imageio  # noqa: E402
+from tfguided.data import imageio, records  # noqa: E402
 from tfguided.eval import plots  # noqa: E402
+from tfguided.inference import full_size_fn  # noqa: E402
 from tfguided.stages import pipeline, seed_eval  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
+from tfguided.train import loop  # noqa: E402
 from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
 SEEDERS = ("gap_lowres", "gap_highres", "gap_roi", "gap_deeplab", "vanilla", "guided", "excitation",
@@ -52,6 +57,22 @@ CRF_ROWS = (
     ("gap_roi", "g2", "none", "none", "deeplab", "miou_crf"),
 )
 PARAM_NAMES = {"none": "-", "sec": "v1", "deeplab": "v2"}
+# Beyond the paper (issue 14): each switch on top of the paper's G2 row, then all of them; the gt
+# rows train the same segmenters on the ground truth (what "% of full supervision" reads against).
+TTA_DEFAULT = ("evaluate.tta.scales=0.75,1,1.25", "evaluate.tta.flip=true")
+V3PLUS = ("segmenter.net.head=deeplab_v3plus",)
+ROUND2 = ("guide.rounds=2",)
+BEYOND_ROWS = (
+    ("paper G2", "g2", ()),
+    ("+ TTA (0.75, 1, 1.25, flip)", "g2", TTA_DEFAULT),
+    ("+ DeepLab-v3+", "g2", V3PLUS),
+    ("+ self-training round 2", "g2", ROUND2),
+    ("all three", "g2", V3PLUS + ROUND2 + TTA_DEFAULT),
+    ("gt, paper segmenter", "gt", ()),
+    ("gt, DeepLab-v3+ and TTA", "gt", V3PLUS + TTA_DEFAULT),
+)
+TTA_SETS = (("1", "1", False), ("1, flip", "1", True), ("0.75, 1, 1.25, flip", "0.75,1,1.25", True),
+            ("0.5 .. 1.5, flip", "0.5,0.75,1,1.25,1.5", True))
 
 
 def context(args, guide="g2", *overrides):
@@ -126,6 +147,49 @@ def table4(args):
     return rows
 
 
+def beyond(args):
+    """Rows of BEYOND_ROWS: val mIoU without / with CRF, the gain with CRF over the paper's G2
+    row, % of the same segmenter trained on the ground truth (with CRF), seconds to build."""
+    rows = {}
+    for name, guide, overrides in BEYOND_ROWS:
+        start = time.time()
+        metrics = pipeline.ensure(context(args, guide, *overrides), "evaluate", log)
+        rows[name] = {"overrides": list(overrides), "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
+                      "seconds": round(time.time() - start, 1)}
+    paper = rows["paper G2"]["miou_crf"]
+    for name, row in rows.items():
+        row["gain_crf"] = row["miou_crf"] - paper
+        same_gt = "gt, DeepLab-v3+ and TTA" if name == "all three" else "gt, paper segmenter"
+        row["fs_percent_crf"] = 100 * row["miou_crf"] / rows[same_gt]["miou_crf"]
+    return rows
+
+
+def tta_costs(args, photos=40):
+    """Per set of TTA_SETS, on the paper G2 segmenter: val mIoU without / with CRF and the
+    network's milliseconds per photo at its own size (first `photos` val photos, after one
+    untimed photo for tracing), and that cost relative to a single view."""
+    rows = {}
+    for name, scales, flip in TTA_SETS:
+        ctx = context(args, "g2", f"evaluate.tta.scales={scales}", f"evaluate.tta.flip={flip}")
+        metrics = pipeline.ensure(ctx, "evaluate", log)
+        tta = ctx.config.evaluate.tta
+        predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), ctx.config.segmenter.net.scale,
+                               tta.scales, tta.flip)
+        images = [imageio.decode_image(ex["image"]) for _, ex in
+                  zip(range(photos + 1), records.iterate_numpy(ctx.voc_dir, ctx.config.data.eval_split))]
+        predict(images[0])
+        start = time.perf_counter()
+        for image in images[1:]:
+            predict(image)
+        rows[name] = {"miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
+                      "ms_per_photo": 1000 * (time.perf_counter() - start) / (len(images) - 1)}
+    single = rows[TTA_SETS[0][0]]
+    for row in rows.values():
+        row["cost_x"] = row["ms_per_photo"] / single["ms_per_photo"]
+        row["gain_crf"] = row["miou_crf"] - single["miou_crf"]
+    return rows
+
+
 def fmt(v):
     return "-" if v is None else f"{v:.1f}"
 
@@ -148,6 +212,19 @@ def markdown(result):
         for name, r in result["saliency"].items():
             out.append(f"| {name} | {fmt(r['fg_iou_mean'])} | {fmt(r['images_iou_over_0.6'])} |")
         out.append("")
+    if "beyond" in result:
+        out += ["## Beyond the paper (issue 14)", "",
+                "| row | mIoU | mIoU+CRF | gain CRF | % of same segmenter on gt (CRF) | s |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for name, r in result["beyond"].items():
+            out.append(f"| {name} | {fmt(r['miou'])} | {fmt(r['miou_crf'])} | {r['gain_crf']:+.1f} | "
+                       f"{fmt(r['fs_percent_crf'])} | {fmt(r['seconds'])} |")
+        out += ["", "| test-time views | mIoU | mIoU+CRF | gain CRF | ms / photo | cost |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for name, r in result["tta"].items():
+            out.append(f"| {name} | {fmt(r['miou'])} | {fmt(r['miou_crf'])} | {r['gain_crf']:+.1f} | "
+                       f"{r['ms_per_photo']:.0f} | {r['cost_x']:.1f}x |")
+        out.append("")
     if "table4" in result:
         out += ["## Table 4: CRF variants (v1 = SEC, v2 = DeepLab parameters)", "",
                 "| seeds | crf-seed | crf-loss | crf-postproc | mIoU | delta |", "|---|---|---|---|---:|---:|"]
@@ -165,7 +242,8 @@ def main():
     parser.add_argument("--out", required=True, help="JSON file; the Markdown goes beside it (.md)")
     parser.add_argument("--workdir", default=None, help="default: runs/paper_tables-<preset>")
     parser.add_argument("--data_dir", default=None, help="converted voc/ and msra/ (default: the demo data)")
-    parser.add_argument("--tables", default="1,2,4", help="which tables, e.g. 2 or 1,4")
+    parser.add_argument("--tables", default="1,2,4", help="which tables, e.g. 2 or 1,4; beyond = the "
+                        "switches beyond the paper (TTA, DeepLab-v3+, a self-training round) and TTA's cost")
     parser.add_argument("--guides", default=",".join(GUIDES),
                         help="Table 2 rows (gt is always run: FS%% divides by it), e.g. seeds,g0,g2,oracle,gt")
     parser.add_argument("--g2_repeats", type=int, default=1,
@@ -193,6 +271,9 @@ def main():
         result["saliency"] = saliency_rows(args)
     if "4" in wanted:
         result["table4"] = table4(args)
+    if "beyond" in wanted:
+        result["beyond"] = beyond(args)
+        result["tta"] = tta_costs(args)
     result["wall_seconds"] = round(time.time() - start, 1)
     files.atomic_write_json(args.out, result)
     text = markdown(result)

@@ -39,3 +39,20 @@ def test_paper_tables_writes_all_three_tables(tmp_path):
     assert spread.stdout.count("running into") == 2  # only the second G2 segmenter and its evaluation
     assert set(result["saliency"]) == {"net", "mbd"} and 0 < result["saliency"]["mbd"]["fg_iou_mean"] <= 100
     assert "## Saliency on the eval images" in spread.stdout
+    beyond = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=beyond",
+                      f"--workdir={tmp_path / 'work'}", "--override=segmenter.net.backbone=mobilenet"] + STEPS)
+    result = json.loads(out.read_text())
+    rows = result["beyond"]
+    assert list(rows) == ["paper G2", "+ TTA (0.75, 1, 1.25, flip)", "+ DeepLab-v3+", "+ self-training round 2",
+                          "all three", "gt, paper segmenter", "gt, DeepLab-v3+ and TTA"]
+    for name, row in rows.items():
+        assert row["gain_crf"] == pytest.approx(row["miou_crf"] - rows["paper G2"]["miou_crf"])
+        same_gt = rows["gt, DeepLab-v3+ and TTA" if name == "all three" else "gt, paper segmenter"]
+        assert row["fs_percent_crf"] == pytest.approx(100 * row["miou_crf"] / same_gt["miou_crf"])
+    assert rows["+ TTA (0.75, 1, 1.25, flip)"]["miou"] != rows["paper G2"]["miou"]  # the views change it
+    tta = result["tta"]
+    assert list(tta) == ["1", "1, flip", "0.75, 1, 1.25, flip", "0.5 .. 1.5, flip"]
+    assert tta["1"]["cost_x"] == 1 and tta["1"]["miou"] == pytest.approx(rows["paper G2"]["miou"])
+    assert tta["0.75, 1, 1.25, flip"]["miou"] == pytest.approx(rows["+ TTA (0.75, 1, 1.25, flip)"]["miou"])
+    assert all(row["ms_per_photo"] > 0 for row in tta.values())
+    assert "## Beyond the paper" in beyond.stdout and "| test-time views |" in beyond.stdout

@@ -157,6 +157,9 @@ class GuideConfig:
     min_seed_pixels: int = 0        # paper: none; authors' code: 25
     undecided: str = "ignore"       # ignore (255, paper) | background (0)
     saliency_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the saliency net's views
+    rounds: int = 1                 # self-training (issue 14; 1 = the paper): round k > 1 trains on the
+                                    # CRF-refined labels of round k-1's segmenter (--rounds)
+    round_min_confidence: float = 0.8  # those labels' pixels below this CRF probability are ignored
     panels: int = 8                 # PNG panels written for the first N images
 
 
@@ -411,7 +414,8 @@ def ranges():
         (GuideConfig, "tau"): FRACTION, (GuideConfig, "saliency_fraction"): _range(0, 1, low_open=True),
         (GuideConfig, "min_component_fraction"): _range(0, 1, high_open=True),
         (GuideConfig, "crf_unary_sigma"): POSITIVE, (GuideConfig, "min_seed_pixels"): NOT_NEGATIVE,
-        (GuideConfig, "panels"): NOT_NEGATIVE,
+        (GuideConfig, "panels"): NOT_NEGATIVE, (GuideConfig, "rounds"): AT_LEAST_1,
+        (GuideConfig, "round_min_confidence"): FRACTION,
         (SegmenterConfig, "crf_loss_weight"): NOT_NEGATIVE, (SegmenterConfig, "monitor_images"): NOT_NEGATIVE,
         (EvalConfig, "panels"): NOT_NEGATIVE,
     }
@@ -434,6 +438,9 @@ def validate(config, prefix=""):
             raise ValueError(f"{name}={value!r}: choose one of {', '.join(map(str, table[key]))}")
         if key in limits and not limits[key][0](value):
             raise ValueError(f"{name}={value!r}: {limits[key][1]}")
+        if key == (GuideConfig, "rounds") and value > 1 and config.strategy == "gt":
+            raise ValueError(f"{name}={value}: self-training rounds need a guide; --guide=gt trains on "
+                             f"the ground truth")
         if key == (NetConfig, "head") and value != "paper":
             try:
                 output_geometry(config.backbone, config.output_stride, value)

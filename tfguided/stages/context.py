@@ -6,6 +6,7 @@ differ from the preset's defaults in every section the stage depends on (stages/
 ablations never overwrite each other, and a finished stage is reused only for the same config.
 """
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -27,7 +28,7 @@ class Context:
     workdir: str
     data_dir: str = None      # converted data (voc/, msra/); None: generate the demo data
     strategy_name: str = "mirrored"
-    _strategy: object = None
+    _strategy: list = dataclasses.field(default_factory=list)  # made once, shared by every round's context
 
     def __post_init__(self):
         configs.validate(self.config)
@@ -40,10 +41,21 @@ class Context:
     def guide_strategy(self):
         return self.config.guide.strategy
 
+    def previous_round(self):
+        """This run's context for self-training round guide.rounds - 1 (same data, workdir and
+        strategy)."""
+        if self.config.guide.rounds <= 1:
+            raise ValueError("round 1 has no previous self-training round")
+        config = copy.deepcopy(self.config)
+        config.guide.rounds -= 1
+        previous = dataclasses.replace(self, config=config)
+        previous.generate_data = self.generate_data
+        return previous
+
     def strategy(self):
-        if self._strategy is None:
-            self._strategy = make_strategy(self.strategy_name)
-        return self._strategy
+        if not self._strategy:
+            self._strategy.append(make_strategy(self.strategy_name))
+        return self._strategy[0]
 
     @property
     def is_chief(self):

@@ -1,7 +1,8 @@
 """Stage `guide`: seeds and/or saliency -> guide labels for every training image (§5, supp. E).
 
 The strategies (`--guide`) and the per-image labelling live in tfguided/guide/label.py; this
-stage orchestrates. Each strategy needs only its inputs: the seeder for seeds/g2/oracle, the
+stage orchestrates. In a self-training round (guide.rounds > 1, issue 14) the guide comes from
+the previous round's segmenter instead (tfguided/guide/self_training.py, `relabelled`). Each strategy needs only its inputs: the seeder for seeds/g2/oracle, the
 saliency (net, or the saliency stage's MB+ maps with --saliency=mbd) for g0/g1/g2, the
 classifier for g1.
 
@@ -25,7 +26,8 @@ from tfguided import files, parallel
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
 from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
-from tfguided.inference import fixed_size_fn, probabilities_fn
+from tfguided.guide.self_training import relabel
+from tfguided.inference import fixed_size_fn, full_size_fn, probabilities_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
 from tfguided.saliency.foreground import saliency_foreground
@@ -102,6 +104,36 @@ def labelled(ctx, split, batch_size=16):
         yield item
 
 
+def relabelled(ctx, split):
+    """A self-training round (guide.rounds > 1): per image of `split`, the keys of `labelled`
+    with the guide made from the previous round's segmenter (tfguided/guide/self_training.py),
+    run as the evaluation runs it (evaluate.tta's views); its CRF in one worker per core."""
+    cfg = ctx.config
+    previous = ctx.previous_round()
+    tta = cfg.evaluate.tta
+    predict = full_size_fn(loop.load_model(previous.stage_dir("segmenter")), cfg.segmenter.net.scale,
+                           tta.scales, tta.flip)
+
+    def predicted():
+        for ex in records.iterate_numpy(ctx.voc_dir, split):
+            image_id = ex["id"].decode()
+            image = imageio.decode_image(ex["image"], image_id)
+            labels = ex["labels"][ex["labels"] > 0]
+            mask = ex["mask"]
+            yield {"id": image_id, "image": ex["image"], "labels": labels, "mask_png": mask,
+                   "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
+                   "pixels": image, "probs": predict(image)}
+
+    crf = cfg.guide.crf
+    stream = parallel.ordered_map(relabel, predicted(), lambda item: (
+        item["pixels"], item["probs"], item["labels"], cfg.guide.round_min_confidence, crf.params,
+        crf.iterations, crf.downscale))
+    for item, guide in stream:
+        item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
+        item.update(guide=guide, seeds=None, foreground=None)
+        yield item
+
+
 def saliency_quality(ctx, batch_size=16):
     """§5.1's saliency figures on the eval split (feature row 6): the saliency foreground at
     guide.saliency_fraction against the ground-truth objects, per image, as mean fg IoU and the
@@ -139,10 +171,13 @@ def run(ctx, out_dir):
     class_names = ctx.class_names()
     stats = metrics.GuideStats(cfg.num_classes + 1)
     panel_list = []
-    print(f"guide: labelling {count} training images with {cfg.guide.strategy}")
+    self_training = cfg.guide.rounds > 1
+    print(f"guide: labelling {count} training images with " + (
+        f"round {cfg.guide.rounds - 1}'s segmenter (self-training)" if self_training else cfg.guide.strategy))
 
     def examples():
-        for item in labelled(ctx, cfg.data.train_split):
+        items = relabelled if self_training else labelled
+        for item in items(ctx, cfg.data.train_split):
             guide, gt = item["guide"], item["gt"]
             if gt is not None:
                 stats.add(gt, guide, item["foreground"])
@@ -158,7 +193,7 @@ def run(ctx, out_dir):
     split = records.write_split(out_dir, "train", examples(), count, cfg.data.examples_per_shard,
                                 progress_bar(count, "image"))
     results = {"images": count, **stats.results()}
-    if "saliency" in GUIDE_NEEDS[cfg.guide.strategy]:
+    if "saliency" in GUIDE_NEEDS[cfg.guide.strategy] and not self_training:
         print(f"guide: saliency quality on the {cfg.data.eval_split} images (net and MB+)")
         results.update(saliency_quality(ctx))
     if len(results) > 1:
@@ -166,6 +201,6 @@ def run(ctx, out_dir):
         print("guide: supervision quality vs ground truth (percent): " +
               ", ".join(f"{k}={v:.1f}" for k, v in results.items() if k != "images"))
     records.write_manifest(out_dir, "guide", {"train": split}, cfg.num_classes, class_names,
-                           {"guide": cfg.guide.strategy})
+                           {"guide": cfg.guide.strategy, "round": cfg.guide.rounds})
     panels.write_tensorboard(os.path.join(out_dir, "logs"), "guide_panels", panel_list)
     return results

@@ -19,6 +19,8 @@ def ensure(ctx, stage, log=print):
     """Builds `stage` and whatever it needs; returns its results dict."""
     for dep in dependencies(ctx, stage):
         ensure(ctx, dep, log)
+    for dep in table.previous_round(ctx, stage):
+        ensure(ctx.previous_round(), dep, log)
     if not ctx.is_chief:
         return ensure_as_worker(ctx, stage, log)
     if stage == "data":

@@ -33,6 +33,7 @@ class Stage:
     trains: object = _never  # ctx -> whether it trains a network (multi_worker: all workers run it)
     runner: object = None   # (ctx, out_dir) -> results dict
     build: object = None    # config -> its Keras network, or None when there is none to build
+    previous_round: object = None  # ctx -> the stages of the previous self-training round it needs
 
 
 def _voc(ctx):
@@ -55,11 +56,18 @@ def _saliency_data(ctx):
 def _guide_needs(ctx):
     if ctx.guide_strategy == "gt":
         raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
+    if ctx.config.guide.rounds > 1:
+        return ("data",)  # and the previous round's segmenter (_previous_segmenter)
     needs = GUIDE_NEEDS[ctx.guide_strategy]
     if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
         raise ValueError(f"--seeder={ctx.config.seeder.arch} is for --stage=seed_eval (Table 1); "
                          f"guides take their seeds from a GAP seeder")
     return needs
+
+
+def _previous_segmenter(ctx):
+    """A self-training round's guide is made by the previous round's segmenter."""
+    return ("segmenter",) if ctx.config.guide.rounds > 1 else ()
 
 
 def _build_seeder(cfg):
@@ -80,7 +88,8 @@ TABLE = (
           data=_saliency_data, trains=lambda ctx: ctx.config.saliency.method == "net", runner=saliency.run,
           build=_build_saliency),
     Stage("guide", reads=("num_classes", "guide"), after=("seeder", "classifier", "saliency"),
-          needs=_guide_needs, data=_voc_and_saliency_set, runner=guide.run),
+          needs=_guide_needs, data=_voc_and_saliency_set, runner=guide.run,
+          previous_round=_previous_segmenter),
     Stage("segmenter", reads=("num_classes", "segmenter"), after=("guide",),
           needs=lambda ctx: ("data",) if ctx.guide_strategy == "gt" else ("guide",), data=_voc,
           trains=_always, runner=segmenter.run, build=lambda cfg: segmenter.build(cfg, cfg.num_classes)),
@@ -106,9 +115,18 @@ def dependencies(ctx, name):
     return tuple(entry.needs(ctx)) if entry.needs else entry.after
 
 
+def previous_round(ctx, name):
+    """The stages of the previous self-training round `name` needs (built in that round's context)."""
+    entry = stage(name)
+    return tuple(entry.previous_round(ctx)) if entry.previous_round else ()
+
+
 def relevant_sections(ctx, name):
-    """The sections this run of `name` depends on: its own, and those of the stages it needs."""
-    inherited = [s for dep in dependencies(ctx, name) for s in relevant_sections(ctx, dep) if "." not in s]
+    """The sections this run of `name` depends on: its own, and those of the stages it needs
+    (in this round and the previous one)."""
+    needed = [(ctx, dep) for dep in dependencies(ctx, name)]
+    needed += [(ctx.previous_round(), dep) for dep in previous_round(ctx, name)]
+    inherited = [s for c, dep in needed for s in relevant_sections(c, dep) if "." not in s]
     return tuple(dict.fromkeys(inherited + list(stage(name).reads)))
 
 
