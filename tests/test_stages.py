@@ -40,7 +40,8 @@ def test_names_carry_only_relevant_differences(tmp_path):
 
 def test_test_time_views_name_only_the_stages_that_use_them(tmp_path):
     """TTA is inference: the segmenter's views name evaluate and export (not the trained
-    segmenter); the saliency net's views name the guide (not the trained saliency net)."""
+    segmenter); the saliency net's and the seeder's name the guide (and seed_eval), not the
+    trained networks."""
     views = _ctx(tmp_path, "evaluate.tta.scales=0.5,1", "evaluate.tta.flip=true")
     assert views.stage_name("segmenter") == "segmenter-g2"
     assert views.stage_name("evaluate") == "evaluate-g2,evaluate.tta.flip=True,evaluate.tta.scales=0.5+1.0"
@@ -48,6 +49,10 @@ def test_test_time_views_name_only_the_stages_that_use_them(tmp_path):
     saliency_views = _ctx(tmp_path, "guide.saliency_tta.flip=true")
     assert saliency_views.stage_name("saliency") == "saliency"
     assert saliency_views.stage_name("guide") == "guide-g2,guide.saliency_tta.flip=True"
+    seed_views = _ctx(tmp_path, "guide.seed_tta.scales=0.5,1")
+    assert seed_views.stage_name("seeder") == "seeder"
+    assert seed_views.stage_name("seed_eval") == "seed_eval,guide.seed_tta.scales=0.5+1.0"
+    assert seed_views.stage_name("guide") == "guide-g2,guide.seed_tta.scales=0.5+1.0"
 
 
 def test_names_leave_out_the_networks_a_guide_or_seeder_does_not_use(tmp_path):

@@ -111,3 +111,56 @@ def test_tta_is_off_in_every_preset_but_where_measured():
         assert (cfg.evaluate.tta.scales, cfg.evaluate.tta.flip) == ((1.0,), False), name
         if name != "voc_animals":
             assert (cfg.guide.saliency_tta.scales, cfg.guide.saliency_tta.flip) == ((1.0,), False), name
+
+
+def _reference_class_maps(cam_model, image, stride, offset, scales, flip, cells):
+    """Independent of class_maps_fn's grid algebra: each base cell's centre (stride * j + offset)
+    is carried into each view's pixels (half-pixel resize, then mirrored: V - 1 - x) and read from
+    that view's own maps by per-axis linear interpolation (np.interp, clamped at the ends)."""
+    size = image.shape[0]
+    centres = stride * np.arange(cells) + offset
+    total = 0.0
+    for scale in scales:
+        view_size = int(round(size * scale))
+        view = cv2.resize(image, (view_size, view_size), interpolation=cv2.INTER_LINEAR)
+        for mirrored in ((False, True) if flip else (False,)):
+            shown = np.ascontiguousarray(view[:, ::-1]) if mirrored else view
+            maps = cam_model(shown[None], training=False).numpy()[0]
+            n = maps.shape[0]
+            at = (centres + 0.5) * view_size / size - 0.5
+            y_src = (at - offset) / stride
+            x_src = ((view_size - 1 - at) if mirrored else at) - offset
+            x_src = x_src / stride
+            rows = np.stack([[np.interp(y_src, np.arange(n), maps[:, x, k]) for x in range(n)]
+                             for k in range(maps.shape[-1])], -1)  # [n_x, cells_y, K]
+            out = np.stack([[np.interp(x_src, np.arange(n), rows[:, y, k]) for y in range(cells)]
+                            for k in range(maps.shape[-1])], -1)  # [cells_y, cells_x, K] after transpose
+            total = total + out
+    return total / (len(scales) * (2 if flip else 1))
+
+
+@pytest.mark.parametrize("backbone, scales", [("vgg16", (0.75, 1.0, 1.5)), ("mobilenet", (1.0, 1.25))])
+def test_seeder_class_maps_average_the_views_on_the_base_grid(backbone, scales):
+    """GAP-HighRes on VGG-16 (offset 3.5) and on MobileNet (offset 7: its grid is not mirror
+    symmetric) at S = 60, not a multiple of the stride: against the per-view reference."""
+    from conftest import shared_path
+    from tfguided.inference import class_maps_fn, seeder_maps_fn
+    from tfguided.models import gap, pretrained
+    width = 0.25 if backbone == "mobilenet" else 0.125
+    net = gap.GapNet("gap_highres", 3, width=width, fc_units=8, input_size=60, backbone=backbone,
+                     batch_norm=True)
+    if backbone == "mobilenet":  # random MobileNet features vanish over 27 layers: the ImageNet file
+        pretrained.initialise(net, pretrained.imagenet_weights(
+            shared_path("weights", "mobilenet_2_5_224_tf_no_top.h5"), "mobilenet", width))
+    image = np.random.default_rng(5).uniform(0, 255, (60, 60, 3)).astype(np.float32)
+    base = net.cam_model()(image[None], training=False).numpy()[0]
+    free = net.cam_model(any_size=True)
+    np.testing.assert_allclose(free(image[None], training=False).numpy()[0], base, atol=1e-5)
+    out = class_maps_fn(free, 60, net.output_stride, net.output_offset, scales, True)(image[None]).numpy()[0]
+    assert out.shape == base.shape
+    expected = _reference_class_maps(free, image, net.output_stride, net.output_offset, scales, True,
+                                     base.shape[0])
+    assert np.abs(expected).max() > 1e-3
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    single = seeder_maps_fn(net, 60)(image[None]).numpy()[0]
+    np.testing.assert_allclose(single, base, rtol=1e-3, atol=1e-6)  # the plain network (graph vs eager)

@@ -156,6 +156,7 @@ class GuideConfig:
     connectivity: int = 8           # authors' code: 8
     min_seed_pixels: int = 0        # paper: none; authors' code: 25
     undecided: str = "ignore"       # ignore (255, paper) | background (0)
+    seed_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the seeder's class-map views
     saliency_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the saliency net's views
     rounds: int = 1                 # self-training (issue 14; 1 = the paper): round k > 1 trains on the
                                     # CRF-refined labels of round k-1's segmenter (--rounds)

@@ -62,3 +62,57 @@ def full_size_fn(model, scale=1.0, scales=(1.0,), flip=False):
     network run at `scale` with the test-time views `scales`, `flip` (probabilities_fn)."""
     run = probabilities_fn(model, scale, scales, flip)
     return lambda image: run(tf.cast(image, tf.float32)[None])[0].numpy()
+
+
+def _view_geometry(stride, offset, view_size, cells, mirrored):
+    """(stride, offset) in view pixels of a view's class-map cells, those of a mirrored view
+    flipped back to the view's own left-to-right order (cell i at view_size - 1 - (stride *
+    (cells - 1 - i) + offset))."""
+    return stride, (view_size - 1 - stride * (cells - 1) - offset) if mirrored else offset
+
+
+def class_maps_fn(cam_model, input_size, stride, offset, scales=(1.0,), flip=False):
+    """A compiled function: float32 [B, S, S, 3] seeder inputs (S = input_size) -> class maps
+    [B, n, n, K] on the grid the network gives at S (cell i at stride * i + offset), averaged
+    over the test-time views: the inputs resized to round(S * scale) and, with `flip`, mirrored;
+    each view's maps (a mirrored view's flipped back) are resampled onto that grid with both
+    geometries. `cam_model` must take any input size (models.gap.GapNet.cam_model(any_size=True))."""
+    views = tta_views(scales, flip)
+    cells = _cells(cam_model, input_size)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)])
+    def run(images):
+        total = 0.0
+        for view_scale, mirrored in views:
+            view_size = max(1, int(round(input_size * view_scale)))
+            view = images if view_size == input_size else tf.image.resize(images, [view_size, view_size])
+            view = tf.reverse(view, [2]) if mirrored else view
+            maps = cam_model(view, training=False)
+            view_cells = tf.shape(maps)[1:3]
+            maps = tf.reverse(maps, [2]) if mirrored else maps
+            ratio = view_size / input_size
+            grid = []
+            for axis in (0, 1):
+                view_stride, view_offset = _view_geometry(stride, offset, view_size,
+                                                          tf.cast(view_cells[axis], tf.float32),
+                                                          mirrored and axis == 1)
+                # base cell j sits at view pixel (stride * j + offset + 0.5) * ratio - 0.5
+                grid.append((view_stride / (stride * ratio),
+                             (view_offset - (offset + 0.5) * ratio + 0.5) / (stride * ratio)))
+            total += upsample_tf(maps, (cells, cells), (grid[0][0], grid[1][0]), (grid[0][1], grid[1][1]))
+        return total / len(views)
+    return run
+
+
+def _cells(cam_model, input_size):
+    """Cells per side of the class maps at input_size (the network's shape arithmetic)."""
+    return int(cam_model.compute_output_shape((1, input_size, input_size, 3))[1])
+
+
+def seeder_maps_fn(seeder, input_size, scales=(1.0,), flip=False):
+    """The GAP seeder's class maps on [B, S, S, 3] inputs at its grid: the network itself for a
+    single view (the paper), else `class_maps_fn` over the test-time views."""
+    if tta_views(scales, flip) == [(1.0, False)]:
+        return fixed_size_fn(seeder.cam_model())
+    return class_maps_fn(seeder.cam_model(any_size=True), input_size, seeder.output_stride,
+                         seeder.output_offset, scales, flip)

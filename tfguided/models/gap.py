@@ -82,12 +82,17 @@ class GapNet(keras.Model):
                 "convs": list(self.convs), "backbone": self.backbone,
                 "output_stride": self.output_stride, "name": self.name}
 
-    def cam_model(self):
-        """A model sharing these weights that returns the class maps [B, h, w, K].
+    def cam_model(self, any_size=False):
+        """A model sharing these weights that returns the class maps [B, h, w, K]; with
+        `any_size`, a copy of the weights in a net that takes any input size (test-time scales).
 
         The maps are fc8's weighted sums without its bias, as CAM [54] defines them: a bias
         shifts a whole map, and after division by the map's max it would decide the seed area.
         """
+        if any_size and self.input_size is not None:
+            free = GapNet(**{**self.get_config(), "input_size": None})
+            free.set_weights(self.get_weights())
+            return free.cam_model()
         fc8 = self.get_layer(CAM_LAYER)
         maps = keras.layers.Lambda(lambda x: x - fc8.bias, name="cam")(fc8.output)
         return keras.Model(self.input, maps)

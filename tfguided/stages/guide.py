@@ -27,7 +27,7 @@ from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
 from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
 from tfguided.guide.self_training import relabel
-from tfguided.inference import fixed_size_fn, full_size_fn, probabilities_fn
+from tfguided.inference import fixed_size_fn, full_size_fn, probabilities_fn, seeder_maps_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
 from tfguided.saliency.foreground import saliency_foreground
@@ -58,10 +58,11 @@ def network_outputs(ctx, split, batch_size=16):
     networks run batched in this process; None for a network the strategy does not use."""
     needs = GUIDE_NEEDS[ctx.config.guide.strategy]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
-    cam_fn = fixed_size_fn(seeder.cam_model()) if seeder else None
+    seed_tta = ctx.config.guide.seed_tta
+    size = ctx.config.seeder.net.input_size
+    cam_fn = seeder_maps_fn(seeder, size, seed_tta.scales, seed_tta.flip) if seeder else None
     saliency_method = ctx.config.saliency.method if "saliency" in needs else None
     saliency_fn = saliency_probabilities_fn(ctx) if saliency_method == "net" else None
-    size = ctx.config.seeder.net.input_size
     batches = pipelines.image_batches(ctx.voc_dir, split, batch_size, size, full_size=saliency_fn is not None)
     for batch in batches:
         cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None

@@ -11,7 +11,7 @@ import numpy as np
 
 from tfguided.data import imageio, labelmap, pipelines
 from tfguided.eval import panels
-from tfguided.inference import fixed_size_fn
+from tfguided.inference import seeder_maps_fn
 from tfguided.scoremaps import resized_geometry
 from tfguided.seeds import backprop, mean_shape
 from tfguided.seeds.cam import normalised_class_maps, seeds_from_maps
@@ -32,8 +32,8 @@ def class_maps(ctx, split, limit=None):
         yield from _backprop_maps(ctx, split, limit)
         return
     seeder = loop.load_model(ctx.stage_dir("seeder"))
-    cam_fn = fixed_size_fn(seeder.cam_model())
-    size = cfg.seeder.net.input_size
+    size, tta = cfg.seeder.net.input_size, cfg.guide.seed_tta
+    cam_fn = seeder_maps_fn(seeder, size, tta.scales, tta.flip)
     cams_of = lambda batch: cam_fn(batch["seeder_input"]).numpy()
     for image_id, image, labels, gt, cams in _batched(ctx, split, limit, size, cams_of):
         geometry = resized_geometry(seeder.output_stride, seeder.output_offset, size, image.shape[:2])

@@ -94,7 +94,7 @@ TABLE = (
           needs=lambda ctx: ("data",) if ctx.guide_strategy == "gt" else ("guide",), data=_voc,
           trains=_always, runner=segmenter.run, build=lambda cfg: segmenter.build(cfg, cfg.num_classes)),
     Stage("evaluate", reads=("evaluate",), after=("segmenter",), data=_voc, runner=evaluate.run),
-    Stage("seed_eval", reads=("seeder", "guide.tau"), after=("seeder", "classifier"),  # guide.tau: panels
+    Stage("seed_eval", reads=("seeder", "guide.tau", "guide.seed_tta"), after=("seeder", "classifier"),  # tau: panels
           needs=lambda ctx: ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",),
           runner=seed_eval.run),
     Stage("export", reads=("evaluate.tta",), after=("segmenter",), runner=export.run),
