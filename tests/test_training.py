@@ -142,6 +142,7 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     assert ctx.strategy().num_replicas_in_sync == 2
     results = pipeline.ensure(ctx, "seeder", log=lambda m: None)
     assert np.isfinite(results["final_loss"]) and 0 <= results["val_map"] <= 100
+    assert 0 < results["seconds_per_step"] < results["seconds"]  # median of steps 2..4
     model = keras.saving.load_model(str(tmp_path / ctx.stage_name("seeder") / "model.keras"),
                                      compile=False)
     assert model.output_shape == (None, 3)
@@ -238,3 +239,13 @@ def test_a_backup_half_written_when_killed_is_dropped_not_fatal(tmp_path, capsys
     _, losses_after = _train_losses(tmp_path / "run")
     assert "unreadable" in capsys.readouterr().out and len(losses_after) == 6
     assert not backup.exists()
+
+
+def test_step_timer_takes_the_median_after_the_first_step():
+    from tfguided.train.loop import StepTimer
+    timer = StepTimer()
+    assert timer.seconds_per_step() is None
+    timer.seconds = [5.0]
+    assert timer.seconds_per_step() == 5.0
+    timer.seconds = [5.0, 0.2, 0.4, 0.3]
+    assert timer.seconds_per_step() == pytest.approx(0.3)

@@ -87,7 +87,7 @@ def run(ctx, out_dir):
     weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
     _, history = loop.train(out_dir, "saliency", lambda: pretrained.initialise(build(cfg), weights), loss,
                             lambda: training_batches(ctx, kept), cfg.saliency.train, ctx.strategy())
-    results = {"final_loss": history["loss"][-1]}
+    results = loop.train_results(history)
     if kept is not None:
         results.update(images_kept=len(kept), images_total=total)
     return results

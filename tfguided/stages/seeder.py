@@ -58,11 +58,11 @@ def train_classifier(ctx, out_dir, section):
                                 losses.multilabel_loss(), lambda: training_batches(ctx, section),
                                 getattr(cfg, section).train, ctx.strategy())
     if not ctx.is_chief:
-        return {"final_loss": history["loss"][-1]}  # the rest is the chief's
+        return loop.train_results(history)  # the rest is the chief's
     val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,
                                  getattr(cfg, section).net.input_size)
     print(f"{section}: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
-    return {"final_loss": history["loss"][-1], "val_map": val_map}
+    return {**loop.train_results(history), "val_map": val_map}
 
 
 def fit_mean_shape(ctx, out_dir):

@@ -46,7 +46,7 @@ def run(ctx, out_dir):
     _, history = loop.train(out_dir, "segmenter", build_model, loss,
                             lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
                             wrap=crf_loss_wrapper(cfg), monitors=monitors(ctx))
-    results = {"final_loss": history["loss"][-1], "trained_on": training_source(ctx)[0]}
+    results = {**loop.train_results(history), "trained_on": training_source(ctx)[0]}
     if "val_miou" in history:
         results["val_miou_crops"] = history["val_miou"][-1]
     return results

@@ -2,7 +2,8 @@
 
 A stage directory gets `logs/` (TensorBoard scalars: loss, learning rate), `backup/` (Keras
 BackupAndRestore: a killed run resumes from the last epoch, and it is deleted when training
-completes) and `model.keras` (written atomically at the end).
+completes) and `model.keras` (written atomically at the end). The history it returns adds the
+median seconds per training step (`StepTimer`), which each training stage reports.
 """
 
 import contextlib
@@ -10,7 +11,9 @@ import json
 import math
 import os
 import shutil
+import statistics
 import sys
+import time
 
 import keras
 
@@ -87,6 +90,30 @@ class StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StepTimer(keras.callbacks.Callback):
+    """Wall seconds of each training step of this run (the first includes tracing)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds, self._start = [], None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+    def seconds_per_step(self):
+        """The median step after the first (the first alone if there is one), None if none ran."""
+        steady = self.seconds[1:] or self.seconds
+        return float(statistics.median(steady)) if steady else None
+
+
+def train_results(history):
+    """What a training stage reports: its final loss and seconds per step (`train`'s history)."""
+    return {"final_loss": history["loss"][-1], "seconds_per_step": history["seconds_per_step"]}
+
+
 def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy, metrics=(), wrap=None,
           monitors=()):
     """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
@@ -115,7 +142,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
     print(f"{stage}: {train_cfg.steps} steps on {strategy.num_replicas_in_sync} replica(s), "
           f"{train_cfg.batch_size} images per replica")
+    timer = StepTimer()
     callbacks = [
+        timer,
         StopOnNaN(stage),
         StopAtStep(train_cfg.steps),
         Backup(os.path.join(stage_dir, "backup")),
@@ -126,7 +155,8 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
         history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
                             callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
     save_model(net, os.path.join(stage_dir, MODEL_FILE))
-    return net, {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return net, {**{k: [float(v) for v in vals] for k, vals in history.history.items()},
+                 "seconds_per_step": timer.seconds_per_step()}
 
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
