@@ -109,6 +109,7 @@ def test_tta_is_off_in_every_preset_but_where_measured():
     for name in configs.PRESETS:
         cfg = configs.preset(name)
         assert (cfg.evaluate.tta.scales, cfg.evaluate.tta.flip) == ((1.0,), False), name
+        assert (cfg.guide.seed_tta.scales, cfg.guide.seed_tta.flip) == ((1.0,), False), name
         if name != "voc_animals":
             assert (cfg.guide.saliency_tta.scales, cfg.guide.saliency_tta.flip) == ((1.0,), False), name
 
