@@ -82,7 +82,7 @@ flags.DEFINE_multi_string("override", [], "Config override section.field=value, 
                           "with its value in the preset: --list_overrides.")
 flags.DEFINE_bool("list_overrides", False, "Print every config field --override can set, with its "
                   "value in --preset and its type, and exit.")
-flags.DEFINE_integer("rounds", None, "Self-training rounds (beyond the paper; sets guide.rounds): "
+flags.DEFINE_integer("rounds", None, "Self-training rounds (beyond the paper; sets self_training.rounds): "
                      "round k > 1 trains a new segmenter on the CRF-refined predictions of round "
                      "k-1's segmenter on the training images (restricted to their image labels, "
                      "unconfident pixels ignored); every round is a stage directory of its own. "
@@ -98,7 +98,7 @@ def flag_overrides(base):
     if FLAGS.seed is not None:
         out += [f"{key}={FLAGS.seed}" for key in configs.fields(base) if key.endswith(".rng_seed")]
     if FLAGS.rounds is not None:
-        out.append(f"guide.rounds={FLAGS.rounds}")
+        out.append(f"self_training.rounds={FLAGS.rounds}")
     if FLAGS.seeder:
         out.append(f"seeder.arch={FLAGS.seeder}")
     if FLAGS.saliency:

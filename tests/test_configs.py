@@ -114,6 +114,8 @@ def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
     ("seeder.arch=gap_huge", "seeder.arch='gap_huge': choose one of"),
     ("guide.connectivity=6", "guide.connectivity=6: choose one of 4, 8"),
     ("segmenter.net.convs=1,0,2,2,2", "at least one convolution"),
+    ("seeder.net.head=deeplab_v3plus", "seeder.net.head='deeplab_v3plus': "),
+    ("segmenter.net.head_units=0", "segmenter.net.head_units=0: must be >= 1"),
 ])
 def test_every_field_is_validated_when_the_config_is_built(assignment, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -40,6 +40,14 @@ def test_logits_sit_on_the_stride_4_grid_for_every_trunk_stride(output_stride, s
     assert rates == {r * 16 // output_stride for r in (6, 12, 18)}
 
 
+@pytest.mark.parametrize("trunk_stride, expected", [(16, (4.0, 3.0)), (8, (2.0, 1.0)), (32, (8.0, 7.0))])
+def test_the_decoder_layer_carries_the_trunk_grid_onto_the_stride_4_grid(trunk_stride, expected):
+    """The model's own resampling layer: MobileNet cells at s i + s - 1 onto 4 j + 3 read coarse
+    coordinate (j - (s - 4) / 4) / (s / 4)."""
+    layer = _net(trunk_stride).get_layer("decoder_upsample")
+    assert (layer.stride, layer.offset) == expected
+
+
 def test_low_level_features_are_centred_on_the_logit_grid():
     """The decoder's low-level branch (gradient support) is centred on 4 i + 3, the geometry the
     logits are declared with."""
@@ -70,8 +78,8 @@ def test_decoder_resamples_the_aspp_cells_with_both_geometries(trunk_stride, tru
 def test_imagenet_trunk_save_load_and_a_training_step(tmp_path):
     """The MobileNet trunk takes the ImageNet file by name (the head starts random); the model
     saves and loads with its geometry; one step of the package's loss lowers it on a batch."""
-    net_cfg = configs.NetConfig(backbone="mobilenet", width=0.25, head="deeplab_v3plus", fc_units=16,
-                                output_stride=16, input_size=64, dropout=0.0)
+    net_cfg = configs.NetConfig(backbone="mobilenet", width=0.25, head="deeplab_v3plus", head_units=16,
+                                output_stride=16, input_size=64)
     model = deeplab.build(3, net_cfg, 1e-4, "segmenter")
     weights = pretrained.imagenet_weights(shared_path(*WEIGHTS), "mobilenet", 0.25)
     pretrained.initialise(model, weights)
@@ -96,3 +104,11 @@ def test_imagenet_trunk_save_load_and_a_training_step(tmp_path):
 def test_vgg16_has_no_v3plus_head():
     with pytest.raises(ValueError, match="net.backbone='vgg16' has no trunk for it"):
         configs.override(configs.preset("demo"), ["segmenter.net.head=deeplab_v3plus"])
+
+
+def test_only_deeplab_nets_take_the_head():
+    """A MobileNet seeder could build the head's geometry, but it is a classifier: refused."""
+    with pytest.raises(ValueError, match="the head is a DeepLab net's"):
+        configs.override(configs.preset("voc_animals"), ["seeder.net.head=deeplab_v3plus"])
+    cfg = configs.override(configs.preset("voc_animals"), ["saliency.net.head=deeplab_v3plus"])
+    assert cfg.saliency.net.head == "deeplab_v3plus"

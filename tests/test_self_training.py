@@ -45,16 +45,25 @@ def test_relabel_is_the_crf_of_the_restricted_probabilities_with_unsure_pixels_i
 
 
 def test_round_names_and_the_refusal_with_ground_truth(tmp_path):
-    cfg = configs.override(configs.preset("tiny"), ["guide.rounds=3"])
+    """The round's settings name rounds 2 and later only; round 1 stays the plain G2 run, and
+    changing how later rounds label rebuilds them, not round 1."""
+    cfg = configs.override(configs.preset("tiny"), ["self_training.rounds=3", "self_training.min_confidence=0.9"])
     ctx = Context(cfg, str(tmp_path))
-    assert ctx.stage_name("segmenter") == "segmenter-g2,guide.rounds=3"
-    assert ctx.previous_round().stage_name("segmenter") == "segmenter-g2,guide.rounds=2"
+    assert ctx.stage_name("segmenter") == "segmenter-g2,self_training.min_confidence=0.9,self_training.rounds=3"
+    assert ctx.previous_round().stage_name("guide") == (
+        "guide-g2,self_training.min_confidence=0.9,self_training.rounds=2")
     assert ctx.previous_round().previous_round().stage_name("segmenter") == "segmenter-g2"
     assert ctx.stage_name("seeder") == "seeder"
-    gt = configs.override(configs.preset("tiny"), ["guide.rounds=2"])
+    views = Context(configs.override(configs.preset("tiny"), ["self_training.rounds=2",
+                                                              "self_training.tta.flip=true"]), str(tmp_path))
+    assert views.stage_name("guide") == "guide-g2,self_training.rounds=2,self_training.tta.flip=True"
+    assert views.stage_name("evaluate") == "evaluate-g2,self_training.rounds=2,self_training.tta.flip=True"
+    gt = configs.override(configs.preset("tiny"), ["self_training.rounds=2"])
     gt.guide.strategy = "gt"
-    with pytest.raises(ValueError, match="guide.rounds=2: self-training rounds need a guide"):
+    with pytest.raises(ValueError, match="self_training.rounds=2: self-training rounds need a guide"):
         Context(gt, str(tmp_path))
+    with pytest.raises(ValueError, match="has no effect with self_training.rounds=1"):
+        configs.override(configs.preset("tiny"), ["self_training.min_confidence=0.5"])
 
 
 def test_a_second_round_on_the_tiny_preset(tiny_run):
@@ -64,7 +73,7 @@ def test_a_second_round_on_the_tiny_preset(tiny_run):
     out = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}",
                    "--rounds=2"]).stdout
     assert "[segmenter] reusing" in out and "round 1's segmenter (self-training)" in out
-    guide_dir = os.path.join(workdir, "guide-g2,guide.rounds=2")
+    guide_dir = os.path.join(workdir, "guide-g2,self_training.rounds=2")
     manifest = records.read_manifest(guide_dir)
     assert manifest["round"] == 2 and manifest["splits"]["train"]["count"] == 240
     quality = json.load(open(os.path.join(guide_dir, "quality.json")))
@@ -74,5 +83,5 @@ def test_a_second_round_on_the_tiny_preset(tiny_run):
     for ex in records.iterate_numpy(guide_dir, "train"):
         guide = labelmap.decode_label_png(ex["mask"])
         assert set(np.unique(guide)) <= {0, IGNORE} | labels[ex["id"]]
-    metrics = json.load(open(os.path.join(workdir, "evaluate-g2,guide.rounds=2", "metrics.json")))
+    metrics = json.load(open(os.path.join(workdir, "evaluate-g2,self_training.rounds=2", "metrics.json")))
     assert metrics["miou"] > 30

@@ -49,10 +49,12 @@ def test_views_average_the_reference_views_at_sizes_off_the_stride(net_scale, sc
 
 
 def test_one_view_is_the_plain_network():
+    """The default single view: the softmax of the logits upsampled by the numpy reference."""
     model = deeplab.LargeFov(2, width=0.0625, fc_units=8, fc6_dilation=2)
-    image = tf.random.uniform([2, 41, 29, 3], 0, 255, seed=1)
-    np.testing.assert_array_equal(probabilities_fn(model, 1.0, (1.0,), False)(image).numpy(),
-                                  probabilities_fn(model)(image).numpy())
+    images = np.random.default_rng(1).uniform(0, 255, (2, 41, 29, 3)).astype(np.float32)
+    logits = model(images, training=False).numpy()
+    expected = np.stack([_softmax(upsample(m, (41, 29), model.output_stride, model.output_offset)) for m in logits])
+    np.testing.assert_allclose(probabilities_fn(model)(tf.constant(images)).numpy(), expected, atol=1e-5)
 
 
 def _pixelwise_model():
@@ -98,10 +100,11 @@ def test_views_and_their_refusals():
     ("evaluate.tta.scales=1,0", "evaluate.tta.scales=(1.0, 0.0): at least one scale, each a number > 0"),
     ("guide.saliency_tta.scales=-0.5", "guide.saliency_tta.scales=(-0.5,): at least one scale"),
     ("evaluate.tta.flip=maybe", "expected true or false"),
+    ("seeder.arch=mean_shape;guide.seed_tta.flip=true", "guide.seed_tta: test-time views are for the GAP"),
 ])
 def test_config_refuses_bad_views(assignment, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        configs.override(configs.preset("demo"), [assignment])
+        configs.override(configs.preset("demo"), assignment.split(";"))
 
 
 def test_tta_is_off_in_every_preset_but_where_measured():

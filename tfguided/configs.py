@@ -16,6 +16,7 @@ import os
 from tfguided.crf import CRF_PARAMS
 from tfguided.guide.label import STRATEGIES
 from tfguided.guide.regions import UNDECIDED
+from tfguided.inference import tta_views
 from tfguided.models.deeplab import BACKBONES, HEADS, output_geometry
 from tfguided.models.gap import ARCHS
 from tfguided.seeds.backprop import METHODS as BACKPROP_METHODS
@@ -85,9 +86,11 @@ class NetConfig:
     backbone: str = "vgg16"      # vgg16 (the paper) | mobilenet (v1, alpha = width, always with
                                  # BatchNorm, `convs` unused; not for the classifier) | resnet101
                                  # (DeepLab-v2 with ASPP, the paper's saliency net; width, fc_*,
-                                 # dropout, batch_norm, convs unused)
+                                 # dropout, batch_norm, convs unused; with head deeplab_v3plus,
+                                 # fc_* and dropout unused on any backbone)
     head: str = "paper"          # DeepLab nets: paper (LargeFOV; DeepLab-v2 ASPP on resnet101) |
-                                 # deeplab_v3plus (mobilenet, resnet101; fc_units = its width; issue 14)
+                                 # deeplab_v3plus (mobilenet, resnet101; issue 14)
+    head_units: int = 256        # deeplab_v3plus: its ASPP and decoder width (DeepLab-v3+'s 256)
     output_stride: int = 8       # mobilenet: 8 | 16 | 32; VGG-16's is fixed by Table 6 (LargeFOV refuses
                                  # other values, the GAP nets take their arch's)
     scale: float = 1.0           # DeepLab nets (segmenter, saliency): images resized by this before
@@ -158,10 +161,17 @@ class GuideConfig:
     undecided: str = "ignore"       # ignore (255, paper) | background (0)
     seed_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the seeder's class-map views
     saliency_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the saliency net's views
-    rounds: int = 1                 # self-training (issue 14; 1 = the paper): round k > 1 trains on the
-                                    # CRF-refined labels of round k-1's segmenter (--rounds)
-    round_min_confidence: float = 0.8  # those labels' pixels below this CRF probability are ignored
     panels: int = 8                 # PNG panels written for the first N images
+
+
+@dataclasses.dataclass
+class SelfTrainingConfig:
+    """Self-training rounds (issue 14, beyond the paper; rounds = 1 is the paper): round k > 1's
+    guide is round k-1's segmenter's CRF-refined predictions on the training images, restricted
+    to their image labels (tfguided/guide/self_training.py); only rounds > 1 read this section."""
+    rounds: int = 1              # --rounds
+    min_confidence: float = 0.8  # pixels whose CRF probability is below this are ignored (255)
+    tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the labelling segmenter's views
 
 
 @dataclasses.dataclass
@@ -191,6 +201,7 @@ class Config:
     classifier: ClassifierConfig = dataclasses.field(default_factory=ClassifierConfig)
     saliency: SaliencyConfig = dataclasses.field(default_factory=lambda: SaliencyConfig(exclude_target_score=0.5))
     guide: GuideConfig = dataclasses.field(default_factory=GuideConfig)
+    self_training: SelfTrainingConfig = dataclasses.field(default_factory=SelfTrainingConfig)
     segmenter: SegmenterConfig = dataclasses.field(default_factory=SegmenterConfig)
     evaluate: EvalConfig = dataclasses.field(default_factory=EvalConfig)
 
@@ -408,15 +419,16 @@ def ranges():
         (TrainConfig, "decay_factor"): _range(0, 1, low_open=True), (TrainConfig, "steps"): AT_LEAST_1,
         (TrainConfig, "steps_per_epoch"): AT_LEAST_1,
         (NetConfig, "width"): POSITIVE, (NetConfig, "input_size"): _range(32), (NetConfig, "fc_units"): AT_LEAST_1,
-        (NetConfig, "fc6_dilation"): AT_LEAST_1, (NetConfig, "dropout"): _range(0, 1, high_open=True),
+        (NetConfig, "fc6_dilation"): AT_LEAST_1, (NetConfig, "head_units"): AT_LEAST_1,
+        (NetConfig, "dropout"): _range(0, 1, high_open=True),
         (NetConfig, "scale"): POSITIVE,
         (CrfConfig, "iterations"): AT_LEAST_1, (CrfConfig, "downscale"): _range(1),
         (SaliencyConfig, "exclude_target_score"): FRACTION,
         (GuideConfig, "tau"): FRACTION, (GuideConfig, "saliency_fraction"): _range(0, 1, low_open=True),
         (GuideConfig, "min_component_fraction"): _range(0, 1, high_open=True),
         (GuideConfig, "crf_unary_sigma"): POSITIVE, (GuideConfig, "min_seed_pixels"): NOT_NEGATIVE,
-        (GuideConfig, "panels"): NOT_NEGATIVE, (GuideConfig, "rounds"): AT_LEAST_1,
-        (GuideConfig, "round_min_confidence"): FRACTION,
+        (GuideConfig, "panels"): NOT_NEGATIVE,
+        (SelfTrainingConfig, "rounds"): AT_LEAST_1, (SelfTrainingConfig, "min_confidence"): FRACTION,
         (SegmenterConfig, "crf_loss_weight"): NOT_NEGATIVE, (SegmenterConfig, "monitor_images"): NOT_NEGATIVE,
         (EvalConfig, "panels"): NOT_NEGATIVE,
     }
@@ -439,9 +451,6 @@ def validate(config, prefix=""):
             raise ValueError(f"{name}={value!r}: choose one of {', '.join(map(str, table[key]))}")
         if key in limits and not limits[key][0](value):
             raise ValueError(f"{name}={value!r}: {limits[key][1]}")
-        if key == (GuideConfig, "rounds") and value > 1 and config.strategy == "gt":
-            raise ValueError(f"{name}={value}: self-training rounds need a guide; --guide=gt trains on "
-                             f"the ground truth")
         if key == (NetConfig, "head") and value != "paper":
             try:
                 output_geometry(config.backbone, config.output_stride, value)
@@ -449,10 +458,32 @@ def validate(config, prefix=""):
                 raise ValueError(f"{name}={value!r}: {e}") from None
         if f.name == "convs" and not all(isinstance(c, int) and c >= 1 for c in value):
             raise ValueError(f"{name}={value!r}: every block needs at least one convolution")
-        if key == (TTAConfig, "scales") and not (value and all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in value)):
-            raise ValueError(f"{name}={value!r}: at least one scale, each a number > 0")
+        if key == (TTAConfig, "scales"):
+            try:
+                tta_views(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}={value!r}: at least one scale, each a number > 0") from None
+    if isinstance(config, Config):
+        _check_combinations(config)
     return config
+
+
+def _check_combinations(config):
+    """Settings that are valid alone but not together: refused rather than silently unused."""
+    for section in ("seeder", "classifier"):
+        if getattr(config, section).net.head != "paper":
+            raise ValueError(f"{section}.net.head={getattr(config, section).net.head!r}: the head is a "
+                             f"DeepLab net's (segmenter, saliency); the {section} is a classifier")
+    if config.guide.seed_tta != TTAConfig() and not config.seeder.arch.startswith("gap_"):
+        raise ValueError(f"guide.seed_tta: test-time views are for the GAP seeders' class maps, not "
+                         f"seeder.arch={config.seeder.arch}")
+    rounds = config.self_training.rounds
+    if rounds > 1 and config.guide.strategy == "gt":
+        raise ValueError(f"self_training.rounds={rounds}: self-training rounds need a guide; "
+                         f"--guide=gt trains on the ground truth")
+    if rounds == 1 and config.self_training != SelfTrainingConfig():
+        raise ValueError(f"self_training: {diff(config.self_training, SelfTrainingConfig())} has no "
+                         f"effect with self_training.rounds=1 (set --rounds)")
 
 
 def preset(name):

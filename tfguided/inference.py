@@ -9,7 +9,7 @@ the image with the same geometry (a mirrored view's flipped back) and averaged.
 
 import tensorflow as tf
 
-from tfguided.scoremaps import upsample_tf
+from tfguided.scoremaps import resized_geometry, upsample_tf
 
 
 def fixed_size_fn(model):
@@ -19,7 +19,7 @@ def fixed_size_fn(model):
 
 def tta_views(scales=(1.0,), flip=False):
     """The (scale, mirrored) views of test-time augmentation, in the order they are averaged."""
-    if not scales or any(s <= 0 for s in scales):
+    if not scales or any(isinstance(s, bool) or not s > 0 for s in scales):
         raise ValueError(f"test-time scales {tuple(scales)}: need at least one, each > 0")
     return [(s, mirrored) for s in scales for mirrored in ((False, True) if flip else (False,))]
 
@@ -64,43 +64,35 @@ def full_size_fn(model, scale=1.0, scales=(1.0,), flip=False):
     return lambda image: run(tf.cast(image, tf.float32)[None])[0].numpy()
 
 
-def _view_geometry(stride, offset, view_size, cells, mirrored):
-    """(stride, offset) in view pixels of a view's class-map cells, those of a mirrored view
-    flipped back to the view's own left-to-right order (cell i at view_size - 1 - (stride *
-    (cells - 1 - i) + offset))."""
-    return stride, (view_size - 1 - stride * (cells - 1) - offset) if mirrored else offset
-
-
 def class_maps_fn(cam_model, input_size, stride, offset, scales=(1.0,), flip=False):
     """A compiled function: float32 [B, S, S, 3] seeder inputs (S = input_size) -> class maps
     [B, n, n, K] on the grid the network gives at S (cell i at stride * i + offset), averaged
-    over the test-time views: the inputs resized to round(S * scale) and, with `flip`, mirrored;
-    each view's maps (a mirrored view's flipped back) are resampled onto that grid with both
-    geometries. `cam_model` must take any input size (models.gap.GapNet.cam_model(any_size=True))."""
-    views = tta_views(scales, flip)
+    over the test-time views: the inputs resized to round(S * scale) and, with `flip`, mirrored.
+    A view's cells, mapped onto the input by scoremaps.resized_geometry (a mirrored view's grid
+    flipped back first: its cell i then sits at V - 1 - (stride * (n' - 1 - i) + offset)), are
+    resampled onto the base grid. `cam_model` must take any input size
+    (models.gap.GapNet.cam_model(any_size=True))."""
     cells = _cells(cam_model, input_size)
+    resampling = []
+    for view_scale, mirrored in tta_views(scales, flip):
+        view_size = max(1, int(round(input_size * view_scale)))
+        view_cells = _cells(cam_model, view_size)
+        mirrored_offset = view_size - 1 - stride * (view_cells - 1) - offset
+        strides, offsets = zip(*(resized_geometry(stride, o, view_size, (input_size,))
+                                 for o in (offset, mirrored_offset if mirrored else offset)))
+        # base cell j sits at input pixel stride * j + offset, i.e. at (that - offsets) / strides
+        resampling.append((view_size, mirrored, tuple(s[0] / stride for s in strides),
+                           tuple((o[0] - offset) / stride for o in offsets)))
 
     @tf.function(input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)])
     def run(images):
         total = 0.0
-        for view_scale, mirrored in views:
-            view_size = max(1, int(round(input_size * view_scale)))
+        for view_size, mirrored, grid_stride, grid_offset in resampling:
             view = images if view_size == input_size else tf.image.resize(images, [view_size, view_size])
-            view = tf.reverse(view, [2]) if mirrored else view
-            maps = cam_model(view, training=False)
-            view_cells = tf.shape(maps)[1:3]
+            maps = cam_model(tf.reverse(view, [2]) if mirrored else view, training=False)
             maps = tf.reverse(maps, [2]) if mirrored else maps
-            ratio = view_size / input_size
-            grid = []
-            for axis in (0, 1):
-                view_stride, view_offset = _view_geometry(stride, offset, view_size,
-                                                          tf.cast(view_cells[axis], tf.float32),
-                                                          mirrored and axis == 1)
-                # base cell j sits at view pixel (stride * j + offset + 0.5) * ratio - 0.5
-                grid.append((view_stride / (stride * ratio),
-                             (view_offset - (offset + 0.5) * ratio + 0.5) / (stride * ratio)))
-            total += upsample_tf(maps, (cells, cells), (grid[0][0], grid[1][0]), (grid[0][1], grid[1][1]))
-        return total / len(views)
+            total += upsample_tf(maps, (cells, cells), grid_stride, grid_offset)
+        return total / len(resampling)
     return run
 
 

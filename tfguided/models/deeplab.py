@@ -73,10 +73,14 @@ class DeepLabV2(keras.Model):
                 "input_size": self.input_size, "name": self.name}
 
 
-# DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32),
-# the decoder's low-level features (stride 4: MobileNet's conv_pw_3, ResNet's conv2) and width.
+# DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32), the
+# dropout after its projection, the decoder's low-level features (stride 4: MobileNet's
+# conv_pw_3, ResNet's conv2, with their trunks' cell geometry) and their projection's width.
 V3PLUS_RATES = (6, 12, 18)
-LOW_LEVEL = {"mobilenet": ("conv_pw_3_relu", (4, 3.0)), "resnet101": ("conv2_block3_out", (4, 0.0))}
+V3PLUS_DROPOUT = 0.1
+LOW_LEVEL_STRIDE = 4
+LOW_LEVEL = {"mobilenet": ("conv_pw_3_relu", mobilenet.cell_geometry(LOW_LEVEL_STRIDE)),
+             "resnet101": ("conv2_block3_out", resnet.output_geometry(LOW_LEVEL_STRIDE))}
 LOW_LEVEL_UNITS = 48
 
 
@@ -118,23 +122,21 @@ def _conv_bn_relu(x, units, size, name, weight_decay, dilation=1):
 
 @keras.saving.register_keras_serializable(package="tfguided")
 class DeepLabV3Plus(keras.Model):
-    """DeepLab-v3+: the trunk at `output_stride`, ASPP (a 1x1 conv, three dilated 3x3 convs and
+    """DeepLab-v3+: the trunk at `trunk_stride`, ASPP (a 1x1 conv, three dilated 3x3 convs and
     image pooling, `head_units` wide, projected by a 1x1 conv), then the decoder: the ASPP
     output resampled onto the stride-4 low-level features with both grids' geometry, joined
-    with their 48-channel projection, two 3x3 convs and fc8 -> logits at stride 4."""
+    with their 48-channel projection, two 3x3 convs and fc8 -> logits at stride 4
+    (`output_stride`, `output_offset`: the logits' geometry, as on every net here)."""
 
-    def __init__(self, num_classes=21, backbone="mobilenet", output_stride=16, width=1.0, head_units=256,
-                 dropout=0.1, weight_decay=5e-4, input_size=None, **kwargs):
-        if backbone not in LOW_LEVEL:
-            raise ValueError(f"net.head=deeplab_v3plus: net.backbone={backbone!r} has no trunk for it; "
-                             f"choose one of {', '.join(LOW_LEVEL)}")
+    def __init__(self, num_classes=21, backbone="mobilenet", trunk_stride=16, width=1.0, head_units=256,
+                 dropout=V3PLUS_DROPOUT, weight_decay=5e-4, input_size=None, **kwargs):
+        low_stride, low_offset = output_geometry(backbone, trunk_stride, "deeplab_v3plus")
+        trunk_geometry = output_geometry(backbone, trunk_stride)
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        trunk_geometry = output_geometry(backbone, output_stride)
-        x = (mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride) if backbone == "mobilenet"
+        x = (mobilenet.mobilenet_trunk(inputs, width, weight_decay, trunk_stride) if backbone == "mobilenet"
              else resnet.resnet101_trunk(inputs, weight_decay))
-        low_name, (low_stride, low_offset) = LOW_LEVEL[backbone]
-        low = keras.Model(inputs, x).get_layer(low_name).output
-        rates = tuple(r * 16 // output_stride for r in V3PLUS_RATES)
+        low = keras.Model(inputs, x).get_layer(LOW_LEVEL[backbone][0]).output
+        rates = tuple(r * 16 // trunk_stride for r in V3PLUS_RATES)
         pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pool")(x)
         branches = [_conv_bn_relu(x, head_units, 1, "aspp_1x1", weight_decay)]
         branches += [_conv_bn_relu(x, head_units, 3, f"aspp_rate{r}", weight_decay, r) for r in rates]
@@ -155,23 +157,24 @@ class DeepLabV3Plus(keras.Model):
         super().__init__(inputs, logits, name=kwargs.pop("name", "deeplab_v3plus"), **kwargs)
         self.backbone, self.head = backbone, "deeplab_v3plus"
         self.output_stride, self.output_offset = low_stride, low_offset
-        self.trunk_stride = output_stride
+        self.trunk_stride = trunk_stride
         self.num_classes, self.width, self.head_units, self.dropout = num_classes, width, head_units, dropout
         self.weight_decay, self.input_size = weight_decay, input_size
 
     def get_config(self):
-        return {"num_classes": self.num_classes, "backbone": self.backbone, "output_stride": self.trunk_stride,
+        return {"num_classes": self.num_classes, "backbone": self.backbone, "trunk_stride": self.trunk_stride,
                 "width": self.width, "head_units": self.head_units, "dropout": self.dropout,
                 "weight_decay": self.weight_decay, "input_size": self.input_size, "name": self.name}
 
 
 def build(num_classes, net, weight_decay, name):
     """The DeepLab net a `NetConfig` describes: with head deeplab_v3plus, DeepLab-v3+ on the
-    MobileNet or ResNet-101 trunk (fc_units: its width); else ResNet-101 + ASPP for backbone
-    resnet101 (its width, fc and batch-norm fields do not apply), LargeFOV on VGG-16 or MobileNet."""
+    MobileNet or ResNet-101 trunk (head_units wide; fc_*, dropout do not apply); else ResNet-101 +
+    ASPP for backbone resnet101 (its width, fc, dropout and batch-norm fields do not apply),
+    LargeFOV on VGG-16 or MobileNet."""
     if net.head == "deeplab_v3plus":
-        return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.fc_units, net.dropout,
-                             weight_decay, net.input_size, name=name)
+        return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.head_units,
+                             V3PLUS_DROPOUT, weight_decay, net.input_size, name=name)
     if net.backbone == "resnet101":
         output_geometry(net.backbone, net.output_stride)
         return DeepLabV2(num_classes, weight_decay, net.input_size, name=name)

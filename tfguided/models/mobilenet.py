@@ -33,7 +33,13 @@ class MobileNetPreprocess(keras.layers.Layer):
 def output_geometry(output_stride):
     """(stride, offset) of the trunk's output cells on the input image."""
     check_output_stride(output_stride)
-    return output_stride, float(output_stride - 1)
+    return cell_geometry(output_stride)
+
+
+def cell_geometry(stride):
+    """(stride, offset) of the cells of any layer at `stride` (a power of 2): each stride-2 conv
+    pads after, so cell i is centred on pixel stride * i + stride - 1."""
+    return stride, float(stride - 1)
 
 
 def check_output_stride(output_stride):

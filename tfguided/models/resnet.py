@@ -96,9 +96,10 @@ class Aspp(keras.layers.Layer):
                 "weight_decay": self.weight_decay}
 
 
-def output_geometry():
-    """(stride, offset) of the logits on the input image."""
-    return OUTPUT_STRIDE, 0.0
+def output_geometry(stride=OUTPUT_STRIDE):
+    """(stride, offset) of the logits (or of any layer at `stride`) on the input image: the
+    symmetric padding and the strided 1x1 convs keep every cell centred on stride * i."""
+    return stride, 0.0
 
 
 def load_resnet101(weights):

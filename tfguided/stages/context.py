@@ -42,12 +42,15 @@ class Context:
         return self.config.guide.strategy
 
     def previous_round(self):
-        """This run's context for self-training round guide.rounds - 1 (same data, workdir and
-        strategy)."""
-        if self.config.guide.rounds <= 1:
+        """This run's context for self-training round self_training.rounds - 1 (same data,
+        workdir and strategy; round 1 with the self_training section at its defaults, unused)."""
+        rounds = self.config.self_training.rounds
+        if rounds <= 1:
             raise ValueError("round 1 has no previous self-training round")
         config = copy.deepcopy(self.config)
-        config.guide.rounds -= 1
+        config.self_training.rounds = rounds - 1
+        if rounds == 2:
+            config.self_training = configs.SelfTrainingConfig()
         previous = dataclasses.replace(self, config=config)
         previous.generate_data = self.generate_data
         return previous

@@ -1,7 +1,7 @@
 """Stage `guide`: seeds and/or saliency -> guide labels for every training image (§5, supp. E).
 
 The strategies (`--guide`) and the per-image labelling live in tfguided/guide/label.py; this
-stage orchestrates. In a self-training round (guide.rounds > 1, issue 14) the guide comes from
+stage orchestrates. In a self-training round (self_training.rounds > 1, issue 14) the guide comes from
 the previous round's segmenter instead (tfguided/guide/self_training.py, `relabelled`). Each strategy needs only its inputs: the seeder for seeds/g2/oracle, the
 saliency (net, or the saliency stage's MB+ maps with --saliency=mbd) for g0/g1/g2, the
 classifier for g1.
@@ -106,12 +106,12 @@ def labelled(ctx, split, batch_size=16):
 
 
 def relabelled(ctx, split):
-    """A self-training round (guide.rounds > 1): per image of `split`, the keys of `labelled`
-    with the guide made from the previous round's segmenter (tfguided/guide/self_training.py),
-    run as the evaluation runs it (evaluate.tta's views); its CRF in one worker per core."""
+    """A self-training round (self_training.rounds > 1): per image of `split`, the keys of
+    `labelled` with the guide made from the previous round's segmenter
+    (tfguided/guide/self_training.py) with self_training.tta's views; its CRF in one worker per core."""
     cfg = ctx.config
     previous = ctx.previous_round()
-    tta = cfg.evaluate.tta
+    tta = cfg.self_training.tta
     predict = full_size_fn(loop.load_model(previous.stage_dir("segmenter")), cfg.segmenter.net.scale,
                            tta.scales, tta.flip)
 
@@ -127,7 +127,7 @@ def relabelled(ctx, split):
 
     crf = cfg.guide.crf
     stream = parallel.ordered_map(relabel, predicted(), lambda item: (
-        item["pixels"], item["probs"], item["labels"], cfg.guide.round_min_confidence, crf.params,
+        item["pixels"], item["probs"], item["labels"], cfg.self_training.min_confidence, crf.params,
         crf.iterations, crf.downscale))
     for item, guide in stream:
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
@@ -172,9 +172,9 @@ def run(ctx, out_dir):
     class_names = ctx.class_names()
     stats = metrics.GuideStats(cfg.num_classes + 1)
     panel_list = []
-    self_training = cfg.guide.rounds > 1
+    self_training = cfg.self_training.rounds > 1
     print(f"guide: labelling {count} training images with " + (
-        f"round {cfg.guide.rounds - 1}'s segmenter (self-training)" if self_training else cfg.guide.strategy))
+        f"round {cfg.self_training.rounds - 1}'s segmenter (self-training)" if self_training else cfg.guide.strategy))
 
     def examples():
         items = relabelled if self_training else labelled
@@ -202,6 +202,6 @@ def run(ctx, out_dir):
         print("guide: supervision quality vs ground truth (percent): " +
               ", ".join(f"{k}={v:.1f}" for k, v in results.items() if k != "images"))
     records.write_manifest(out_dir, "guide", {"train": split}, cfg.num_classes, class_names,
-                           {"guide": cfg.guide.strategy, "round": cfg.guide.rounds})
+                           {"guide": cfg.guide.strategy, "round": cfg.self_training.rounds})
     panels.write_tensorboard(os.path.join(out_dir, "logs"), "guide_panels", panel_list)
     return results

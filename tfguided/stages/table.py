@@ -56,7 +56,7 @@ def _saliency_data(ctx):
 def _guide_needs(ctx):
     if ctx.guide_strategy == "gt":
         raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
-    if ctx.config.guide.rounds > 1:
+    if ctx.config.self_training.rounds > 1:
         return ("data",)  # and the previous round's segmenter (_previous_segmenter)
     needs = GUIDE_NEEDS[ctx.guide_strategy]
     if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
@@ -67,7 +67,7 @@ def _guide_needs(ctx):
 
 def _previous_segmenter(ctx):
     """A self-training round's guide is made by the previous round's segmenter."""
-    return ("segmenter",) if ctx.config.guide.rounds > 1 else ()
+    return ("segmenter",) if ctx.config.self_training.rounds > 1 else ()
 
 
 def _build_seeder(cfg):
@@ -87,7 +87,7 @@ TABLE = (
     Stage("saliency", reads=("saliency",), after=("data", "seeder"), needs=_saliency_needs,
           data=_saliency_data, trains=lambda ctx: ctx.config.saliency.method == "net", runner=saliency.run,
           build=_build_saliency),
-    Stage("guide", reads=("num_classes", "guide"), after=("seeder", "classifier", "saliency"),
+    Stage("guide", reads=("num_classes", "guide", "self_training"), after=("seeder", "classifier", "saliency"),
           needs=_guide_needs, data=_voc_and_saliency_set, runner=guide.run,
           previous_round=_previous_segmenter),
     Stage("segmenter", reads=("num_classes", "segmenter"), after=("guide",),
