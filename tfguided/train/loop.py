@@ -91,7 +91,8 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall seconds of each training step of this run (the first includes tracing)."""
+    """Wall seconds of each training step of this run (the first includes tracing). Keras ends a
+    step after reading its loss for the logs, so on a GPU the time includes the device's work."""
 
     def __init__(self):
         super().__init__()
