@@ -91,8 +91,9 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall seconds of each training step of this run (the first includes tracing). Keras ends a
-    step after reading its loss for the logs, so on a GPU the time includes the device's work."""
+    """Wall seconds of each training step of this run (the first includes tracing). Placed after
+    StopOnNaN, which reads the step's loss (waiting for the device), so on a GPU the time
+    includes the device's work."""
 
     def __init__(self):
         super().__init__()
@@ -145,9 +146,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
           f"{train_cfg.batch_size} images per replica")
     timer = StepTimer()
     callbacks = [
-        timer,
         StopOnNaN(stage),
         StopAtStep(train_cfg.steps),
+        timer,
         Backup(os.path.join(stage_dir, "backup")),
         *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
