@@ -90,7 +90,8 @@ def test_export_carries_the_evaluations_test_time_views(exported):
     path = os.path.join(workdir, "export-g2,evaluate.tta.flip=True,evaluate.tta.scales=0.75+1.25", "saved_model")
     assert f"SavedModel in {path}" in out and "[segmenter] reusing" in out
     image = cv2.imread(shared_path(*PHOTO))[..., ::-1].copy()
-    served = tf.saved_model.load(path).serve(tf.constant(image))["probabilities"].numpy()
+    saved = tf.saved_model.load(path)  # referenced while serving: its variables go with it
+    served = saved.serve(tf.constant(image))["probabilities"].numpy()
     model = loop.load_model(os.path.join(workdir, "segmenter-g2"))
     scale = configs.preset("tiny").segmenter.net.scale
     np.testing.assert_allclose(served, full_size_fn(model, scale, (0.75, 1.25), True)(image), atol=1e-5)
