@@ -2,14 +2,29 @@
 voc12_mini photos at full size, 2 steps each; the paper-scale run is the benchmark itself."""
 
 import json
+import os
+import shutil
 
-from conftest import run_cli
+from conftest import run_cli, shared_path
+
+
+def _small_saliency_set(out, images=6):
+    """The first `images` boxes of voc12_animals' saliency set, in MSRA's layout (count, then per
+    image: path, width height, boxes)."""
+    source = shared_path("voc12_animals", "saliency_msra")
+    lines = open(os.path.join(source, "labels.txt")).read().splitlines()[1:1 + 3 * images]
+    os.makedirs(out / "Image")
+    for name in lines[0::3]:
+        shutil.copy(os.path.join(source, "Image", name), out / "Image" / name)
+    (out / "labels.txt").write_text("\n".join([str(images)] + lines) + "\n")
+    return out
 
 
 def test_rehearsal_runs_every_stage_in_its_own_process_and_reports(tmp_path):
     out = tmp_path / "rehearsal.json"
+    msra = _small_saliency_set(tmp_path / "msra")
     proc = run_cli(["bench/rehearsal.py", "--preset=tiny", "--override=num_classes=20", "--steps=2",
-                    "--images=4", f"--workdir={tmp_path / 'w'}", f"--out={out}"])
+                    "--images=4", f"--msra_root={msra}", f"--workdir={tmp_path / 'w'}", f"--out={out}"])
     result = json.loads(out.read_text())
     assert result["success"] and "chain succeeded" in proc.stdout
     order = ["data", "seeder", "saliency", "guide", "segmenter", "evaluate", "export"]
