@@ -19,13 +19,22 @@ from tfguided.progress import progress_bar
 from tfguided.train import loop
 
 
+def full_size_predictions(ctx, split, segmenter_dir, tta):
+    """Per example of `split`: (example, id, RGB image, ground truth or None, the segmenter's
+    probabilities at the image's size with `tta`'s views): what the evaluation scores and what a
+    self-training round relabels (stages/guide.py)."""
+    predict = full_size_fn(loop.load_model(segmenter_dir), ctx.config.segmenter.net.scale, tta.scales, tta.flip)
+    for ex in records.iterate_numpy(ctx.voc_dir, split):
+        image_id = ex["id"].decode()
+        image = imageio.decode_image(ex["image"], image_id)
+        gt = labelmap.decode_label_png(ex["mask"], image_id) if ex["mask"] else None
+        yield ex, image_id, image, gt, predict(image)
+
+
 def run(ctx, out_dir):
     cfg = ctx.config
     class_names = ctx.class_names()
     num_labels = cfg.num_classes + 1
-    tta = cfg.evaluate.tta
-    predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), cfg.segmenter.net.scale,
-                           tta.scales, tta.flip)
     split = cfg.data.eval_split
     count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
     conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}
@@ -34,12 +43,11 @@ def run(ctx, out_dir):
     print(f"evaluate: {count} {split} images")
 
     def predicted():
-        for ex in records.iterate_numpy(ctx.voc_dir, split):
-            image_id = ex["id"].decode()
-            if not ex["mask"]:
+        for _, image_id, image, gt, probs in full_size_predictions(ctx, split, ctx.stage_dir("segmenter"),
+                                                                   cfg.evaluate.tta):
+            if gt is None:
                 raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
-            image = imageio.decode_image(ex["image"], image_id)
-            yield image_id, image, labelmap.decode_label_png(ex["mask"], image_id), predict(image)
+            yield image_id, image, gt, probs
 
     crf = cfg.evaluate.crf
     stream = parallel.ordered_map(crf_labels, predicted(), lambda item: (item[1], item[3], crf.params,

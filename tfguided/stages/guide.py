@@ -27,11 +27,12 @@ from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
 from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
 from tfguided.guide.self_training import relabel
-from tfguided.inference import fixed_size_fn, full_size_fn, probabilities_fn, seeder_maps_fn
+from tfguided.inference import fixed_size_fn, probabilities_fn, seeder_maps_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
 from tfguided.saliency.foreground import saliency_foreground
 from tfguided.scoremaps import resized_geometry
+from tfguided.stages.evaluate import full_size_predictions
 from tfguided.train import loop
 
 
@@ -110,20 +111,12 @@ def relabelled(ctx, split):
     `labelled` with the guide made from the previous round's segmenter
     (tfguided/guide/self_training.py) with self_training.tta's views; its CRF in one worker per core."""
     cfg = ctx.config
-    previous = ctx.previous_round()
-    tta = cfg.self_training.tta
-    predict = full_size_fn(loop.load_model(previous.stage_dir("segmenter")), cfg.segmenter.net.scale,
-                           tta.scales, tta.flip)
 
     def predicted():
-        for ex in records.iterate_numpy(ctx.voc_dir, split):
-            image_id = ex["id"].decode()
-            image = imageio.decode_image(ex["image"], image_id)
-            labels = ex["labels"][ex["labels"] > 0]
-            mask = ex["mask"]
-            yield {"id": image_id, "image": ex["image"], "labels": labels, "mask_png": mask,
-                   "gt": labelmap.decode_label_png(mask, image_id) if mask else None,
-                   "pixels": image, "probs": predict(image)}
+        for ex, image_id, image, gt, probs in full_size_predictions(
+                ctx, split, ctx.previous_round().stage_dir("segmenter"), cfg.self_training.tta):
+            yield {"id": image_id, "image": ex["image"], "labels": ex["labels"][ex["labels"] > 0],
+                   "mask_png": ex["mask"], "gt": gt, "pixels": image, "probs": probs}
 
     crf = cfg.guide.crf
     stream = parallel.ordered_map(relabel, predicted(), lambda item: (
