@@ -116,6 +116,8 @@ def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
     ("segmenter.net.convs=1,0,2,2,2", "at least one convolution"),
     ("seeder.net.head=deeplab_v3plus", "seeder.net.head='deeplab_v3plus': "),
     ("segmenter.net.head_units=0", "segmenter.net.head_units=0: must be >= 1"),
+    ("segmenter.net.aspp_rates=6,0", "each an integer >= 1"),
+    ("segmenter.net.aspp_rates=6,6", "distinct at output stride 8"),
 ])
 def test_every_field_is_validated_when_the_config_is_built(assignment, message):
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -13,9 +13,14 @@ from tfguided.train import losses
 WEIGHTS = ("weights", "mobilenet_2_5_224_tf_no_top.h5")  # alpha 0.25, ImageNet
 
 
-def _net(output_stride=16, size=None, classes=6):
+def _net(output_stride=16, size=None, classes=6, **kwargs):
     return deeplab.DeepLabV3Plus(classes, "mobilenet", output_stride, width=0.25, head_units=16,
-                                 input_size=size)
+                                 input_size=size, **kwargs)
+
+
+def _aspp_dilations(model):
+    return sorted(layer.dilation_rate[0] for layer in model.layers
+                  if layer.name.startswith("aspp_rate") and isinstance(layer, keras.layers.Conv2D))
 
 
 def _stride_4_cells(n):
@@ -35,9 +40,16 @@ def test_logits_sit_on_the_stride_4_grid_for_every_trunk_stride(output_stride, s
     assert out.shape == (2, _stride_4_cells(size), _stride_4_cells(size + 5), 6)
     assert (model.output_stride, model.output_offset) == (4, 3.0)
     assert deeplab.output_geometry("mobilenet", output_stride, "deeplab_v3plus") == (4, 3.0)
-    rates = {layer.dilation_rate[0] for layer in model.layers
-             if layer.name.startswith("aspp_rate") and isinstance(layer, keras.layers.Conv2D)}
-    assert rates == {r * 16 // output_stride for r in (6, 12, 18)}
+    assert _aspp_dilations(model) == [r * 16 // output_stride for r in (6, 12, 18)]
+
+
+@pytest.mark.parametrize("output_stride, expected", [(16, [2, 4, 6]), (8, [4, 8, 12]), (32, [1, 2, 3])])
+def test_aspp_rates_from_the_config_scale_with_the_trunk_stride(output_stride, expected):
+    """`net.aspp_rates` are given at stride 16 (smaller inputs, smaller rates) and reach the
+    model's dilated convolutions scaled by 16 / trunk stride, never below 1."""
+    net_cfg = configs.NetConfig(backbone="mobilenet", width=0.25, head="deeplab_v3plus", head_units=16,
+                                output_stride=output_stride, aspp_rates=(2, 4, 6), input_size=64, init="random")
+    assert _aspp_dilations(deeplab.build(3, net_cfg, 5e-4, "segmenter")) == expected
 
 
 @pytest.mark.parametrize("trunk_stride, expected", [(16, (4.0, 3.0)), (8, (2.0, 1.0)), (32, (8.0, 7.0))])

@@ -17,7 +17,7 @@ from tfguided.crf import CRF_PARAMS
 from tfguided.guide.label import STRATEGIES
 from tfguided.guide.regions import UNDECIDED
 from tfguided.inference import tta_views
-from tfguided.models.deeplab import BACKBONES, HEADS, output_geometry
+from tfguided.models.deeplab import BACKBONES, HEADS, aspp_dilations, output_geometry
 from tfguided.models.gap import ARCHS
 from tfguided.seeds.backprop import METHODS as BACKPROP_METHODS
 from tfguided.train.loop import PRECISIONS
@@ -91,6 +91,8 @@ class NetConfig:
     head: str = "paper"          # DeepLab nets: paper (LargeFOV; DeepLab-v2 ASPP on resnet101) |
                                  # deeplab_v3plus (mobilenet, resnet101; issue 14)
     head_units: int = 256        # deeplab_v3plus: its ASPP and decoder width (DeepLab-v3+'s 256)
+    aspp_rates: tuple = (6, 12, 18)  # deeplab_v3plus: ASPP dilations at output stride 16 (scaled by
+                                 # 16 / output_stride); DeepLab-v3+'s, for 33 x 33 feature maps (513 crops)
     output_stride: int = 8       # mobilenet: 8 | 16 | 32; VGG-16's is fixed by Table 6 (LargeFOV refuses
                                  # other values, the GAP nets take their arch's)
     scale: float = 1.0           # DeepLab nets (segmenter, saliency): images resized by this before
@@ -458,6 +460,10 @@ def validate(config, prefix=""):
                 raise ValueError(f"{name}={value!r}: {e}") from None
         if f.name == "convs" and not all(isinstance(c, int) and c >= 1 for c in value):
             raise ValueError(f"{name}={value!r}: every block needs at least one convolution")
+        if f.name == "aspp_rates" and not (value and all(isinstance(r, int) and r >= 1 for r in value)
+                                           and len(set(aspp_dilations(value, config.output_stride))) == len(value)):
+            raise ValueError(f"{name}={value!r}: at least one rate, each an integer >= 1, distinct at "
+                             f"output stride {config.output_stride} (rate * 16 / output_stride)")
         if key == (TTAConfig, "scales"):
             try:
                 tta_views(value)

@@ -73,7 +73,8 @@ class DeepLabV2(keras.Model):
                 "input_size": self.input_size, "name": self.name}
 
 
-# DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32), the
+# DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32; the
+# default is theirs for 513 crops, `net.aspp_rates` scales them to smaller inputs), the
 # dropout after its projection, the decoder's low-level features (stride 4: MobileNet's
 # conv_pw_3, ResNet's conv2, with their trunks' cell geometry) and their projection's width.
 V3PLUS_RATES = (6, 12, 18)
@@ -82,6 +83,11 @@ LOW_LEVEL_STRIDE = 4
 LOW_LEVEL = {"mobilenet": ("conv_pw_3_relu", mobilenet.cell_geometry(LOW_LEVEL_STRIDE)),
              "resnet101": ("conv2_block3_out", resnet.output_geometry(LOW_LEVEL_STRIDE))}
 LOW_LEVEL_UNITS = 48
+
+
+def aspp_dilations(rates, trunk_stride):
+    """The ASPP's dilations on a trunk of `trunk_stride`: `rates` are given at stride 16."""
+    return tuple(max(1, r * 16 // trunk_stride) for r in rates)
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
@@ -129,14 +135,14 @@ class DeepLabV3Plus(keras.Model):
     (`output_stride`, `output_offset`: the logits' geometry, as on every net here)."""
 
     def __init__(self, num_classes=21, backbone="mobilenet", trunk_stride=16, width=1.0, head_units=256,
-                 dropout=V3PLUS_DROPOUT, weight_decay=5e-4, input_size=None, **kwargs):
+                 dropout=V3PLUS_DROPOUT, weight_decay=5e-4, input_size=None, aspp_rates=V3PLUS_RATES, **kwargs):
         low_stride, low_offset = output_geometry(backbone, trunk_stride, "deeplab_v3plus")
         trunk_geometry = output_geometry(backbone, trunk_stride)
         inputs = keras.Input((input_size, input_size, 3), name="image")
         x = (mobilenet.mobilenet_trunk(inputs, width, weight_decay, trunk_stride) if backbone == "mobilenet"
              else resnet.resnet101_trunk(inputs, weight_decay))
         low = keras.Model(inputs, x).get_layer(LOW_LEVEL[backbone][0]).output
-        rates = tuple(r * 16 // trunk_stride for r in V3PLUS_RATES)
+        rates = aspp_dilations(aspp_rates, trunk_stride)
         pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pool")(x)
         branches = [_conv_bn_relu(x, head_units, 1, "aspp_1x1", weight_decay)]
         branches += [_conv_bn_relu(x, head_units, 3, f"aspp_rate{r}", weight_decay, r) for r in rates]
@@ -159,12 +165,13 @@ class DeepLabV3Plus(keras.Model):
         self.output_stride, self.output_offset = low_stride, low_offset
         self.trunk_stride = trunk_stride
         self.num_classes, self.width, self.head_units, self.dropout = num_classes, width, head_units, dropout
-        self.weight_decay, self.input_size = weight_decay, input_size
+        self.weight_decay, self.input_size, self.aspp_rates = weight_decay, input_size, tuple(aspp_rates)
 
     def get_config(self):
         return {"num_classes": self.num_classes, "backbone": self.backbone, "trunk_stride": self.trunk_stride,
                 "width": self.width, "head_units": self.head_units, "dropout": self.dropout,
-                "weight_decay": self.weight_decay, "input_size": self.input_size, "name": self.name}
+                "weight_decay": self.weight_decay, "input_size": self.input_size,
+                "aspp_rates": list(self.aspp_rates), "name": self.name}
 
 
 def build(num_classes, net, weight_decay, name):
@@ -174,7 +181,7 @@ def build(num_classes, net, weight_decay, name):
     LargeFOV on VGG-16 or MobileNet."""
     if net.head == "deeplab_v3plus":
         return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.head_units,
-                             V3PLUS_DROPOUT, weight_decay, net.input_size, name=name)
+                             V3PLUS_DROPOUT, weight_decay, net.input_size, net.aspp_rates, name=name)
     if net.backbone == "resnet101":
         output_geometry(net.backbone, net.output_stride)
         return DeepLabV2(num_classes, weight_decay, net.input_size, name=name)
