@@ -66,9 +66,11 @@ PARAM_NAMES = {"none": "-", "sec": "v1", "deeplab": "v2"}
 TTA_DEFAULT = ("evaluate.tta.flip=true",)
 V3PLUS = ("segmenter.net.head=deeplab_v3plus", "segmenter.net.output_stride=16", "segmenter.net.head_units=64")
 ROUND2 = ("self_training.rounds=2",)
+SEED_TTA = ("guide.seed_tta.flip=true",)  # the seeder's class maps with their mirror view, in the guide
 BEYOND_ROWS = (
     ("paper G2", "g2", ()),
     ("+ TTA (flip)", "g2", TTA_DEFAULT),
+    ("+ seed TTA (flip)", "g2", SEED_TTA),
     ("+ DeepLab-v3+", "g2", V3PLUS),
     ("+ self-training round 2", "g2", ROUND2),
     ("all three", "g2", V3PLUS + ROUND2 + TTA_DEFAULT),
@@ -177,9 +179,9 @@ def beyond(args):
 
 
 def same_segmenter_gt(overrides):
-    """The gt row of BEYOND_ROWS whose segmenter and views are those of `overrides` (the
-    self-training round aside)."""
-    wanted = set(overrides) - set(ROUND2)
+    """The gt row of BEYOND_ROWS whose segmenter and views are those of `overrides` (what the
+    guide is made of aside: seed views, the self-training round)."""
+    wanted = {o for o in overrides if o.startswith(("segmenter.", "evaluate."))}
     return next(name for name, guide, gt_overrides in BEYOND_ROWS if guide == "gt" and set(gt_overrides) == wanted)
 
 
