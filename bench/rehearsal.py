@@ -9,7 +9,10 @@ target filter; G2 at the paper's tau and threshold; DeepLab-v1 LargeFOV at 321, 
 at full size with the CRF; the export. Only the step counts are cut (`--steps` per net, the
 learning-rate decay after the last) and the photos (`--images` train and val photos of
 `../shared/data/voc12_mini`, ~500 x 375), and the nets start random: no VGG-16 or ResNet-101
-weight file is offline (the preset's 'imagenet' would download).
+weight file is offline (the preset's 'imagenet' would download). The random ResNet-101 saliency
+net trains at a learning rate of RANDOM_RESNET_LR: at the paper's 1e-3, with its frozen BatchNorm
+layers lacking ImageNet statistics, it diverges by its fourth step (speed and memory do not
+depend on the rate); the seeder keeps the paper's, so its target filter still finds photos.
 
 Each stage runs in a process of its own, so its peak resident memory is its own (os.wait4).
 Writes per stage: success, wall seconds, peak memory; per trained net: seconds per step (median
@@ -35,6 +38,7 @@ from tfguided import configs, files  # noqa: E402
 STAGES = ("data", "seeder", "saliency", "guide", "segmenter", "evaluate", "export")
 TRAINED = ("seeder", "saliency", "segmenter")
 BACKWARD_FACTOR = 3  # a training step ~ forward + backward (2x forward): the usual estimate
+RANDOM_RESNET_LR = 1e-6
 
 
 def subset_voc(voc_root, out, images):
@@ -59,7 +63,7 @@ def overrides(voc_root, labels_tsv, msra_root, steps):
     for net in ("seeder", "classifier", "saliency", "segmenter"):
         out += [f"{net}.net.init=random", f"{net}.train.steps={steps}",
                 f"{net}.train.steps_per_epoch={steps}", f"{net}.train.decay_every={steps}"]
-    return out
+    return out + [f"saliency.train.learning_rate={RANDOM_RESNET_LR}"]
 
 
 def config(assignments, preset="voc12"):
