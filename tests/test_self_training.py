@@ -85,3 +85,15 @@ def test_a_second_round_on_the_tiny_preset(tiny_run):
         assert set(np.unique(guide)) <= {0, IGNORE} | labels[ex["id"]]
     metrics = json.load(open(os.path.join(workdir, "evaluate-g2,self_training.rounds=2", "metrics.json")))
     assert metrics["miou"] > 30
+
+
+def test_dry_run_lists_every_round_in_build_order():
+    """--dry_run with rounds: each round's guide and segmenter directories, round 1 first (the
+    names a real run builds, so a user sees what a third round adds before paying for it)."""
+    from tfguided.stages import pipeline
+    out = pipeline.dry_run(configs.override(configs.preset("tiny"), ["self_training.rounds=3"]), "guide")
+    rounds = [line for line in out.splitlines() if line.startswith("self-training round")]
+    assert rounds == ["self-training round 1: guide-g2 -> segmenter-g2",
+                      "self-training round 2: guide-g2,self_training.rounds=2 -> segmenter-g2,self_training.rounds=2",
+                      "self-training round 3: guide-g2,self_training.rounds=3 -> segmenter-g2,self_training.rounds=3"]
+    assert "self-training round" not in pipeline.dry_run(configs.preset("tiny"), "guide")

@@ -60,9 +60,17 @@ def ensure_as_worker(ctx, stage, log):
 
 
 def dry_run(config, stage):
-    """The resolved configuration and a summary of every network `stage` builds, as text."""
+    """The resolved configuration and a summary of every network `stage` builds, as text; with
+    self-training rounds, each round's guide and segmenter directories in build order."""
     lines = [config.to_json(), ""]
-    for name in table.networks_for(Context(config, workdir="<dry run>"), stage):
+    ctx = Context(config, workdir="<dry run>")
+    rounds = [ctx]
+    while rounds[0].config.self_training.rounds > 1:
+        rounds.insert(0, rounds[0].previous_round())
+    if len(rounds) > 1:
+        lines += [f"self-training round {k}: {c.stage_name('guide')} -> {c.stage_name('segmenter')}"
+                  for k, c in enumerate(rounds, 1)]
+    for name in table.networks_for(ctx, stage):
         model = table.stage(name).build(config)
         if model is None:
             continue  # nothing to build: a baseline seeder, or MB+ saliency
