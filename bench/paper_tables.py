@@ -21,7 +21,6 @@ On the demo preset (2 CPU cores) the whole run takes about 45 minutes; see BUILD
 """
 
 import argparse
-import json
 import os
 import sys
 import time

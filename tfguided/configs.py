@@ -436,6 +436,10 @@ def ranges():
     }
 
 
+def _positive_ints(values):
+    return all(isinstance(v, int) and v >= 1 for v in values)
+
+
 def validate(config, prefix=""):
     """Refuses, by the field's dotted name, a value of the wrong type, outside its field's
     choices or outside its range (`choices`, `ranges`); returns `config`. Called whenever a
@@ -458,9 +462,9 @@ def validate(config, prefix=""):
                 output_geometry(config.backbone, config.output_stride, value)
             except ValueError as e:
                 raise ValueError(f"{name}={value!r}: {e}") from None
-        if f.name == "convs" and not all(isinstance(c, int) and c >= 1 for c in value):
+        if f.name == "convs" and not _positive_ints(value):
             raise ValueError(f"{name}={value!r}: every block needs at least one convolution")
-        if f.name == "aspp_rates" and not (value and all(isinstance(r, int) and r >= 1 for r in value)
+        if f.name == "aspp_rates" and not (value and _positive_ints(value)
                                            and len(set(aspp_dilations(value, config.output_stride))) == len(value)):
             raise ValueError(f"{name}={value!r}: at least one rate, each an integer >= 1, distinct at "
                              f"output stride {config.output_stride} (rate * 16 / output_stride)")
