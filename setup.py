@@ -12,6 +12,7 @@ setup(
     description="Guided Segmentation (Oh et al., CVPR 2017) in TensorFlow/Keras 3",
     packages=find_packages(include=["tfguided", "tfguided.*", "tfrecords_tools", "tfrecords_tools.*"]),
     py_modules=["train_main"],
+    package_data={"tfguided": ["weights/*.keras"]},
     python_requires=">=3.10",
     install_requires=[
         "keras>=3.10,<4",
@@ -21,6 +22,7 @@ setup(
         "absl-py>=2.1",
         "pydensecrf2==1.1",
         "scipy>=1.11",  # SBD's .mat masks, component boxes in G2
+        "pycocotools==2.0.11",  # COCO's own polygon and RLE decoding (tfrecords_tools coco)
     ],
     extras_require={
         "cpu": ["tensorflow-cpu==2.21.0"],

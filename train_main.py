@@ -12,53 +12,47 @@ import os
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfguided import cli
+
+cli.import_tensorflow_quietly()
 
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from tfguided import cli, configs  # noqa: E402
+from tfguided import configs, registry  # noqa: E402
+from tfguided.choices import PRECISIONS, STRATEGIES  # noqa: E402
+from tfguided.crf import CRF_PARAMS  # noqa: E402
 from tfguided.models import pretrained  # noqa: E402
 from tfguided.stages import pipeline  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
-from tfguided.train.strategy import STRATEGIES, configure_cpu_threads  # noqa: E402
+from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("stage", "segmenter", list(pipeline.STAGES),
-                  "Stage to build (its missing predecessors are built first): data = convert or "
-                  "generate the datasets; seeder = GAP classifier for CAM seeds; classifier = VGG-16 "
-                  "classifier (for --guide=g1); saliency = binary saliency net; guide = guide labels; "
-                  "segmenter = DeepLab LargeFOV (then evaluate); evaluate = mIoU with and without CRF; "
-                  "seed_eval = the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3); "
-                  "export = the segmenter as a SavedModel (uint8 image of any size -> labels, "
-                  "probabilities), for python -m tfguided.predict.")
+                  "Stage to build (its missing predecessors are built first): " + pipeline.stage_help() + ".")
 flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS),
                   "Named configuration: demo (CPU, minutes), tiny (tests, about a minute), voc12 "
-                  "(the paper's settings).")
+                  "(the paper's settings), voc_mini and voc_animals (real photos of ../shared/data); "
+                  "each preset's docstring in tfguided/configs/presets.py gives its time and figures.")
 flags.DEFINE_string("workdir", None, "Where stage artifacts go (default runs/<preset>).")
 flags.DEFINE_string("data_dir", None, "Folder with converted voc/ and msra/ TFRecords (see python -m "
                     "tfrecords_tools). Default: generate the demo data under the workdir.")
-flags.DEFINE_enum("guide", "g2", ["seeds", "g0", "g1", "g2", "oracle", "gt"],
-                  "Guide labels for the segmenter (Table 2): seeds = CAM seeds only; g0 = saliency "
-                  "foreground with a random image label; g1 = each salient component labelled by the "
-                  "classifier; g2 = seeds propagated in the saliency (the paper's); oracle = g2 with "
-                  "the ground-truth foreground as saliency; gt = ground-truth masks (fully supervised).")
-flags.DEFINE_enum("seeder", None, ["gap_lowres", "gap_highres", "gap_roi", "gap_deeplab", "vanilla",
-                                    "guided", "excitation", "mean_shape"],
-                  "Seeder (Table 1): a GAP architecture of Table 6; vanilla / guided / excitation = "
-                  "backprop on the classifier; mean_shape = the centre mean shape baseline (the last "
-                  "four for --stage=seed_eval only). Default: the preset's (GAP-HighRes).")
-flags.DEFINE_enum("saliency", None, ["net", "mbd"],
-                  "Saliency for the guides: net = the DeepLab saliency net trained on MSRA-style boxes "
-                  "(the paper's); mbd = hand-crafted Minimum Barrier Distance saliency (MB+ [52]), no "
-                  "training and no saliency data needed. Default: the preset's (net).")
-flags.DEFINE_enum("crf_seed", "none", ["none", "deeplab", "sec"],
+flags.DEFINE_enum("guide", None, list(registry.GUIDES.names()) + [registry.GROUND_TRUTH],
+                  "Guide labels for the segmenter (Table 2; sets guide.strategy): " + registry.GUIDES.help()
+                  + f"; {registry.GROUND_TRUTH} = ground-truth masks (fully supervised). Default: the preset's (g2).")
+flags.DEFINE_enum("seeder", None, list(registry.SEEDERS.names()),
+                  "Seeder (Table 1; sets seeder.arch): " + registry.SEEDERS.help() + ". Only the GAP "
+                  "nets make guides; the others are for --stage=seed_eval. Default: the preset's.")
+flags.DEFINE_enum("saliency", None, list(registry.SALIENCY.names()),
+                  "Saliency for the guides (sets saliency.method): " + registry.SALIENCY.help()
+                  + ". Default: the preset's.")
+flags.DEFINE_enum("crf_seed", "none", ["none"] + list(CRF_PARAMS),
                   "crf-seed (supp. C): refine the seeds with a dense CRF with the DeepLab (v2) or SEC "
                   "(v1) parameters.")
-flags.DEFINE_enum("crf_loss", "none", ["none", "deeplab", "sec"],
+flags.DEFINE_enum("crf_loss", "none", ["none"] + list(CRF_PARAMS),
                   "crf-loss (supp. C): add SEC's constrain-to-boundary loss to the segmenter's "
                   "training, with the DeepLab (v2) or SEC (v1) CRF parameters.")
-flags.DEFINE_enum("crf_postproc", None, ["deeplab", "sec"],
+flags.DEFINE_enum("crf_postproc", None, list(CRF_PARAMS),
                   "crf-postproc (supp. C): CRF parameters of the evaluation's post-processing "
                   "(default: the preset's, DeepLab). The evaluation reports mIoU with and without it.")
 flags.DEFINE_enum("strategy", "mirrored", list(STRATEGIES),
@@ -70,7 +64,7 @@ flags.DEFINE_string("init_weights", None, "ImageNet weights for the networks of 
                     "v1's .h5 without the top at the net's alpha (e.g. ../shared/data/weights/"
                     "mobilenet_2_5_224_tf_no_top.h5); default: the preset's net.init (voc12: "
                     "'imagenet', downloaded once by keras.applications; CPU presets: random).")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
+flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
                   "Training arithmetic of every network: mixed_float16 on GPUs (with loss scaling), "
                   "mixed_bfloat16 on TPUs and recent CPUs; logits and losses stay float32.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile every training step (not with --crf_loss, whose "
@@ -99,6 +93,8 @@ def flag_overrides(base):
         out += [f"{key}={FLAGS.seed}" for key in configs.fields(base) if key.endswith(".rng_seed")]
     if FLAGS.rounds is not None:
         out.append(f"self_training.rounds={FLAGS.rounds}")
+    if FLAGS.guide:
+        out.append(f"guide.strategy={FLAGS.guide}")
     if FLAGS.seeder:
         out.append(f"seeder.arch={FLAGS.seeder}")
     if FLAGS.saliency:
@@ -112,7 +108,7 @@ def flag_overrides(base):
                              f"of preset {FLAGS.preset!r} has net.backbone={backbone}")
         out += [f"{s}.net.init={FLAGS.init_weights}" for s in sections]
     trained = [s for s in ("seeder", "classifier", "saliency", "segmenter")
-               if s != "saliency" or base.saliency.method == "net"]  # MB+ trains nothing
+               if s != "saliency" or registry.SALIENCY[base.saliency.method]["trains"]]
     if FLAGS.precision != "float32":
         out += [f"{s}.train.precision={FLAGS.precision}" for s in trained]
     if FLAGS.jit_compile:
@@ -124,6 +120,19 @@ def flag_overrides(base):
     if FLAGS.crf_postproc:
         out.append(f"evaluate.crf.params={FLAGS.crf_postproc}")
     return out
+
+
+SHORTCUTS = {"guide": "guide.strategy", "seeder": "seeder.arch", "saliency": "saliency.method",
+             "rounds": "self_training.rounds", "crf_postproc": "evaluate.crf.params"}
+
+
+def check_shortcuts(base):
+    """A shortcut flag and an --override of its field must agree: refused, naming both, if not."""
+    for flag, field in SHORTCUTS.items():
+        value = getattr(FLAGS, flag)
+        overridden = [o for o in FLAGS.override if o.partition("=")[0].strip() == field]
+        if value is not None and overridden and str(configs.fields(base)[field]) != str(value):
+            raise ValueError(f"--{flag}={value} and --override={overridden[-1]} disagree; give one of them")
 
 
 def check_workdir(path):
@@ -150,17 +159,17 @@ def main(argv):
         configure_cpu_threads()
     try:
         base = configs.override(configs.preset(FLAGS.preset), FLAGS.override)
+        check_shortcuts(base)
         config = configs.override(configs.preset(FLAGS.preset), FLAGS.override + flag_overrides(base))
-        config.guide.strategy = FLAGS.guide
         if FLAGS.list_overrides:
             print(f"--override fields of preset {FLAGS.preset} (value: type):")
             for key, value in configs.fields(config).items():
                 print(f"  {key}={value}  ({type(value).__name__})")
             return 0
         workdir = FLAGS.workdir or os.path.join("runs", FLAGS.preset)
-        stage = "evaluate" if FLAGS.stage == "segmenter" else FLAGS.stage
+        stage = pipeline.target_stage(FLAGS.stage)
         if FLAGS.dry_run:
-            print(pipeline.dry_run(config, stage))
+            print(pipeline.dry_run(config, stage, FLAGS.data_dir))
             return 0
         check_workdir(workdir)
         ctx = Context(config, workdir, FLAGS.data_dir, FLAGS.strategy)
@@ -174,9 +183,12 @@ def main(argv):
     except KeyboardInterrupt:
         print("\ninterrupted; rerun the same command to resume", file=sys.stderr)
         return 130
-    if stage == "evaluate":
+    if stage == "evaluate" and "miou" in results:
         print(f"miou={results['miou']:.2f} miou_crf={results['miou_crf']:.2f} "
               f"({ctx.stage_dir('evaluate')}/metrics.json)")
+    elif stage == "evaluate":
+        print(f"no masks on the eval photos: image-level mAP={results['image_map']:.2f} "
+              f"({ctx.stage_dir('evaluate')}/metrics.json, panels beside it)")
     return 0
 
 

@@ -7,7 +7,7 @@
            quality on the eval images for the net and MB+ (§5.1)
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
-  beyond   (issue 14) test-time scales and flips, a DeepLab-v3+ segmenter, a self-training round,
+  beyond   test-time scales and flips, a DeepLab-v3+ segmenter, a self-training round,
            each on the paper's G2 row and all together, against the same segmenters on ground
            truth; and TTA's gain and cost (ms per photo) for a few view sets
 
@@ -33,14 +33,14 @@ from tfguided import configs, files  # noqa: E402
 from tfguided.data import imageio, records  # noqa: E402
 from tfguided.eval import plots  # noqa: E402
 from tfguided.inference import full_size_fn  # noqa: E402
+from tfguided import registry  # noqa: E402
 from tfguided.stages import pipeline, seed_eval  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train import loop  # noqa: E402
 from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
-SEEDERS = ("gap_lowres", "gap_highres", "gap_roi", "gap_deeplab", "vanilla", "guided", "excitation",
-           "mean_shape")
-GUIDES = ("seeds", "g0", "g1", "g2", "oracle", "gt")
+SEEDERS = registry.SEEDERS.names()
+GUIDES = registry.GUIDES.names() + (registry.GROUND_TRUTH,)
 QUALITY = ("fg_precision", "fg_recall", "bg_precision", "bg_recall", "pseudo_label_miou")
 # Table 4 rows: (seeder, guide, crf-seed, crf-loss, crf-postproc, reported mIoU column)
 CRF_ROWS = (
@@ -56,12 +56,12 @@ CRF_ROWS = (
     ("gap_roi", "g2", "none", "none", "deeplab", "miou_crf"),
 )
 PARAM_NAMES = {"none": "-", "sec": "v1", "deeplab": "v2"}
-# Beyond the paper (issue 14): each switch on top of the paper's G2 row, then all of them; the gt
+# Beyond the paper: each switch on top of the paper's G2 row, then all of them; the gt
 # rows train the same segmenters on the ground truth (what "% of full supervision" reads against).
 # DeepLab-v3+ at trunk stride 16, as DeepLab-v3+ trains (its decoder brings the logits to stride 4),
 # 64 wide: a CPU-sized head (DeepLab-v3+'s is 256) beside the CPU presets' 128-wide LargeFOV.
 # The mirror view alone: on voc_animals' G2 segmenter it gains 1.0 / 0.2 mIoU (with CRF) at 1.6x
-# the single view's cost, three scales + mirrors 0.8 / -1.0 at 5.2x (BUILD_NOTES.md, issue 14).
+# the single view's cost, three scales + mirrors 0.8 / -1.0 at 5.2x (BUILD_NOTES.md "Beyond the paper").
 TTA_DEFAULT = ("evaluate.tta.flip=true",)
 V3PLUS = ("segmenter.net.head=deeplab_v3plus", "segmenter.net.output_stride=16", "segmenter.net.head_units=64")
 ROUND2 = ("self_training.rounds=2",)
@@ -130,13 +130,14 @@ def table2(args):
 def saliency_rows(args):
     """§5.1 on the eval images, from the guide stage of a saliency-based guide: mean fg IoU and
     share of images above 0.6 for the saliency net and MB+ (None where not measured)."""
-    guide = next((g for g in ("g2", "g0", "g1") if g in args.guides), None)
+    guide = next((g for g in args.guides if g in registry.GUIDES.names()
+                  and "saliency" in registry.GUIDES[g]["needs"]), None)
     if guide is None:
         return {}
     quality = context(args, guide).results("guide")
     return {method: {"fg_iou_mean": quality.get(f"val_saliency_{method}_fg_iou_mean"),
                      "images_iou_over_0.6": quality.get(f"val_saliency_{method}_images_iou_over_0.6")}
-            for method in ("net", "mbd")}
+            for method in registry.SALIENCY.names()}
 
 
 def table4(args):
@@ -196,7 +197,7 @@ def tta_costs(args, photos=40):
         predict = full_size_fn(loop.load_model(ctx.stage_dir("segmenter")), ctx.config.segmenter.net.scale,
                                tta.scales, tta.flip)
         images = [imageio.decode_image(ex["image"]) for _, ex in
-                  zip(range(photos + 1), records.iterate_numpy(ctx.voc_dir, ctx.config.data.eval_split))]
+                  zip(range(photos + 1), records.iterate_numpy(ctx.target_dir, ctx.config.data.eval_split))]
         predict(images[0])
         start = time.perf_counter()
         for image in images[1:]:
@@ -233,7 +234,7 @@ def markdown(result):
             out.append(f"| {name} | {fmt(r['fg_iou_mean'])} | {fmt(r['images_iou_over_0.6'])} |")
         out.append("")
     if "beyond" in result:
-        out += ["## Beyond the paper (issue 14)", "",
+        out += ["## Beyond the paper", "",
                 "| row | mIoU | mIoU+CRF | gain CRF | % of same segmenter on gt (CRF) | segmenter s | "
                 "relabel s | s this run |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, r in result["beyond"].items():

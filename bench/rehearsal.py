@@ -1,8 +1,8 @@
-"""Paper-scale rehearsal (issue 14): the `voc12` preset end to end on real photos at full size.
+"""Paper-scale rehearsal: the `voc12` preset end to end on real photos at full size.
 
   python bench/rehearsal.py --out=rehearsal.json [--steps=4] [--images=24] [--workdir=DIR]
 
-The paper's networks at the paper's sizes (DESIGN.md §4): the VGG-16 GAP-HighRes seeder at 321,
+The paper's networks at the paper's sizes (BUILD_NOTES.md): the VGG-16 GAP-HighRes seeder at 321,
 batch 15; the DeepLab-v2 ResNet-101 saliency net at 321, batch 15, trained on the GrabCut masks
 of `../shared/data/voc12_animals/saliency_msra` (484 boxes, MSRA layout) after the seeder's
 target filter; G2 at the paper's tau and threshold; DeepLab-v1 LargeFOV at 321, batch 15, scored
@@ -58,7 +58,7 @@ def subset_voc(voc_root, out, images):
 
 
 def overrides(voc_root, labels_tsv, msra_root, steps):
-    out = [f"data.voc_root={voc_root}", f"data.labels_tsv={labels_tsv}", f"data.msra_root={msra_root}",
+    out = [f"data.target_root={voc_root}", f"data.labels_tsv={labels_tsv}", f"data.saliency_root={msra_root}",
            "data.train_split=train"]
     for net in ("seeder", "classifier", "saliency", "segmenter"):
         out += [f"{net}.net.init=random", f"{net}.train.steps={steps}",

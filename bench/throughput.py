@@ -4,7 +4,7 @@ python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.
 
   guide     the guide stage's labelling loop (CAM seeds from the trained seeder, the saliency,
             G2 with its dense CRF on the images at their own size) over the training split:
-            images/s, images/s per core (issue 5 goal: >= 25 on VOC-size images), the same
+            images/s, images/s per core (the goal: >= 25 on VOC-size images), the same
             after the first image (without loading the models and starting the worker
             processes: the rate on a long split), and the labels' quality against the ground
             truth (so a faster setting shows what it costs)
@@ -37,7 +37,7 @@ from tfguided import configs, files, parallel  # noqa: E402
 from tfguided.data import records  # noqa: E402
 from tfguided.eval import metrics  # noqa: E402
 from tfguided.guide import label  # noqa: E402
-from tfguided.stages import guide, pipeline, segmenter  # noqa: E402
+from tfguided.stages import guide, pipeline, segmenter, training  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train import losses, optim  # noqa: E402
 from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
@@ -47,7 +47,7 @@ def guide_throughput(ctx):
     """One pass of the guide stage's labelling over the training split: (images, seconds, seconds
     to the first labelled image (models loaded, worker processes started), quality); quality:
     the guide stage's supervision figures (quality.json)."""
-    count = records.read_manifest(ctx.voc_dir)["splits"][ctx.config.data.train_split]["count"]
+    count = records.split_count(ctx.target_dir, ctx.config.data.train_split)
     stats = metrics.GuideStats(ctx.config.num_classes + 1)
     start = time.time()
     for done, item in enumerate(guide.labelled(ctx, ctx.config.data.train_split), 1):
@@ -76,7 +76,7 @@ def labelling_rates(ctx, repeats):
 def input_ratio(ctx, batches=60):
     """(pipeline batches/s, training steps/s) for the segmenter at its preset batch size."""
     cfg = ctx.config.segmenter
-    data = segmenter.training_batches(ctx)
+    data = training.batches(ctx, "segmenter", segmenter.training_data(ctx))
     iterator = iter(data)
     next(iterator)  # fill the cache and the prefetch buffer first
     start = time.time()

@@ -1,5 +1,6 @@
 """Test setup: two logical CPU devices (so MirroredStrategy has two replicas), shared fixtures."""
 
+import json
 import os
 import subprocess
 import sys
@@ -17,21 +18,73 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 
 
 def shared_path(*parts):
-    """A path under ../shared/data, or a skip saying it is absent."""
+    """A path under ../shared/data; if it is absent, a skip saying so, or under CI=true a failure
+    (CI must not pass by skipping the tests on real data)."""
     path = os.path.join(SHARED_DATA, *parts)
     if not os.path.exists(path):
-        pytest.skip(f"real data not found at {path} (set TFGUIDED_SHARED_DATA)")
+        message = f"real data not found at {path} (set TFGUIDED_SHARED_DATA)"
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
     return path
 
 
-def run_cli(args, cwd=REPO, timeout=900, check=True):
-    """Runs `python <args>` in a subprocess; returns the CompletedProcess (stdout+stderr text)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+def run_cli(args, cwd=REPO, timeout=900, check=True, env=None):
+    """Runs `python <args>` in a subprocess (`env`: variables to add); returns the
+    CompletedProcess (stdout+stderr text)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO, **(env or {})}
     proc = subprocess.run([sys.executable] + list(args), cwd=cwd, env=env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-4000:]}")
     return proc
+
+
+# Loads a saved model in a new Python where only tfguided.saved_models registered the classes:
+# argv = model path, inputs .npy, outputs .npy; prints what `compiled_as` gives, as JSON.
+FRESH_LOAD = """
+import json, sys
+import keras, numpy as np
+import tfguided.saved_models
+path, inputs, outputs = sys.argv[1:]
+model = keras.saving.load_model(path)
+np.save(outputs, model(np.load(inputs), training=False))
+print(json.dumps([type(x).__name__ for x in (model, model.loss, getattr(model, "optimizer", None))]))
+"""
+
+
+def compiled_as(model):
+    """[model class, loss class, optimizer class] names ("NoneType" where not compiled)."""
+    return [type(x).__name__ for x in (model, model.loss, getattr(model, "optimizer", None))]
+
+
+def assert_round_trip(model, inputs, tmp_path, atol=1e-5, fresh_process=False):
+    """Saves `model` under `tmp_path` and loads it back with `keras.saving.load_model` (compiled,
+    if it was): the same class, config, loss and optimizer classes, and predictions on `inputs`
+    within `atol`. `fresh_process`: load it in a new Python as well, where nothing but
+    `import tfguided.saved_models` registered the package's classes (how a user loads a
+    workdir's model.keras). Returns the model loaded here."""
+    import keras
+    import numpy as np
+
+    import tfguided.saved_models  # noqa: F401  (the classes a compiled model names)
+
+    path = str(tmp_path / f"{model.name}.keras")
+    model.save(path)
+    expected = np.asarray(model(inputs, training=False))
+    loaded = keras.saving.load_model(path)
+    assert compiled_as(loaded) == compiled_as(model)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(loaded(inputs, training=False), expected, atol=atol)
+    if fresh_process:
+        np.save(tmp_path / "inputs.npy", inputs)
+        proc = subprocess.run([sys.executable, "-c", FRESH_LOAD, path, str(tmp_path / "inputs.npy"),
+                               str(tmp_path / "outputs.npy")], cwd=REPO, capture_output=True, text=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(proc.stdout.splitlines()[-1]) == compiled_as(model)
+        np.testing.assert_allclose(np.load(tmp_path / "outputs.npy"), expected, atol=atol)
+    return loaded
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +104,7 @@ def tiny_data(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A workdir with the whole tiny chain run (`--stage=segmenter`), and its output; shared by
-    the end-to-end and export tests."""
+    the end-to-end and export tests (a test using it trains: mark it slow)."""
     workdir = str(tmp_path_factory.mktemp("tiny_run"))
     proc = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}"])
     return workdir, proc.stdout

@@ -38,7 +38,7 @@ def test_manifest_of_another_class_set_is_refused(tiny_data):
 def test_nan_loss_stops_training_with_a_message(tmp_path):
     inputs = keras.Input((4,))
     model = lambda: keras.Model(inputs, keras.layers.Dense(1, name="fc8")(inputs))
-    data = lambda: tf.data.Dataset.from_tensors((np.full((2, 4), np.nan, np.float32),
+    data = lambda skip: tf.data.Dataset.from_tensors((np.full((2, 4), np.nan, np.float32),
                                                  np.zeros((2, 1), np.float32))).repeat()
     train = configs.TrainConfig(steps=3, steps_per_epoch=3, optimizer="adam", last_layer_lr_mult=1.0)
     with pytest.raises(FloatingPointError, match=r"toy: loss became nan at step 1; lower the learning rate"):
@@ -46,6 +46,7 @@ def test_nan_loss_stops_training_with_a_message(tmp_path):
     assert not os.path.exists(tmp_path / loop.MODEL_FILE)
 
 
+@pytest.mark.slow
 def test_missing_predecessor_model_is_named(tiny_run, tmp_path):
     workdir, _ = tiny_run
     copy = tmp_path / "copy"

@@ -47,7 +47,7 @@ def test_bad_overrides_are_explained(bad, message):
     ("guide.crf_seed=v3", "guide.crf_seed='v3': choose one of none, deeplab, sec"),
     ("evaluate.crf.params=v3", "evaluate.crf.params='v3': choose one of deeplab, sec"),
     ("segmenter.train.optimizer=rmsprop", "segmenter.train.optimizer='rmsprop': choose one of sgd, adam"),
-    ("saliency.method=itti", "saliency.method='itti': choose one of net, mbd"),
+    ("saliency.method=itti", "saliency.method='itti': choose one of net, pretrained, mbd"),
 ])
 def test_enumerations_are_checked_when_the_config_is_built(bad, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -91,7 +91,7 @@ def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
 
     from tfguided.stages import pipeline
     cfg = configs.preset("voc_mini")
-    assert os.path.basename(cfg.data.voc_root) == "VOC2012" and cfg.data.train_split == "train"
+    assert os.path.basename(cfg.data.target_root) == "VOC2012" and cfg.data.train_split == "train"
     for section in ("seeder", "segmenter"):
         net = getattr(cfg, section).net
         assert (net.backbone, net.width, os.path.basename(net.init)) == (

@@ -41,6 +41,7 @@ def test_console_copy_strips_control_codes(tmp_path, capsys):
     assert "\x1b[1m" in capsys.readouterr().out  # the terminal still gets them
 
 
+@pytest.mark.slow
 def test_ctrl_c_prints_one_line_and_the_stage_log_has_no_control_codes(tmp_path):
     workdir = tmp_path / "work"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)

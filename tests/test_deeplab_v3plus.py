@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradient_support_centre, shared_path
+from conftest import assert_round_trip, gradient_support_centre, shared_path
 from tfguided import configs
 from tfguided.models import deeplab, pretrained
 from tfguided.train import losses
@@ -39,8 +39,31 @@ def test_logits_sit_on_the_stride_4_grid_for_every_trunk_stride(output_stride, s
     out = model(np.zeros((2, size, size + 5, 3), np.float32), training=False)
     assert out.shape == (2, _stride_4_cells(size), _stride_4_cells(size + 5), 6)
     assert (model.output_stride, model.output_offset) == (4, 3.0)
-    assert deeplab.output_geometry("mobilenet", output_stride, "deeplab_v3plus") == (4, 3.0)
+    net = configs.NetConfig(backbone="mobilenet", output_stride=output_stride, head="deeplab_v3plus")
+    assert deeplab.output_geometry(net) == (4, 3.0)
     assert _aspp_dilations(model) == [r * 16 // output_stride for r in (6, 12, 18)]
+
+
+def _resnet_stride_4_cells(n):
+    """Cells after ResNet's conv1 (7x7 stride 2, 3 pixels padded each side) and pool1 (3x3
+    stride 2, 1 padded): n -> ceil(n / 2) twice."""
+    n = (n + 6 - 7) // 2 + 1
+    return (n + 2 - 3) // 2 + 1
+
+
+def test_resnet101_logits_sit_on_its_conv2_grid():
+    """On ResNet-101 (trunk stride 8) the logits are on conv2's stride-4 grid, cells centred on
+    4 i (the decoder's low-level branch, by gradient support), at odd sizes too."""
+    model = deeplab.DeepLabV3Plus(3, "resnet101", 8, head_units=16)
+    out = model(np.zeros((1, 65, 97, 3), np.float32), training=False)
+    assert out.shape == (1, _resnet_stride_4_cells(65), _resnet_stride_4_cells(97), 3)
+    assert (model.output_stride, model.output_offset) == (4, 0.0)
+    net = configs.NetConfig(backbone="resnet101", head="deeplab_v3plus")
+    assert deeplab.output_geometry(net) == (4, 0.0)
+    branch = keras.Model(model.input, model.get_layer("decoder_low_relu").output)
+    images = np.random.default_rng(3).uniform(0, 255, (2, 97, 97, 3))
+    for i in (10, 13):
+        assert gradient_support_centre(branch, images, i) == 4 * i
 
 
 @pytest.mark.parametrize("output_stride, expected", [(16, [2, 4, 6]), (8, [4, 8, 12]), (32, [1, 2, 3])])
@@ -96,12 +119,9 @@ def test_imagenet_trunk_save_load_and_a_training_step(tmp_path):
     weights = pretrained.imagenet_weights(shared_path(*WEIGHTS), "mobilenet", 0.25)
     pretrained.initialise(model, weights)
     np.testing.assert_array_equal(model.get_layer("conv_pw_13").get_weights()[0], weights["conv_pw_13"][0])
-    path = str(tmp_path / "v3plus.keras")
-    model.save(path)
-    again = keras.models.load_model(path)
-    assert (again.head, again.output_stride, again.output_offset) == ("deeplab_v3plus", 4, 3.0)
     images = np.random.default_rng(2).uniform(0, 255, (4, 64, 64, 3)).astype(np.float32)
-    np.testing.assert_allclose(again(images, training=False), model(images, training=False), atol=1e-5)
+    again = assert_round_trip(model, images, tmp_path)
+    assert (again.head, again.output_stride, again.output_offset) == ("deeplab_v3plus", 4, 3.0)
     labels = np.zeros((4, 64, 64), np.uint8)
     labels[:, 16:48, 16:48] = 2
     labels[:, :2] = 255
@@ -114,7 +134,7 @@ def test_imagenet_trunk_save_load_and_a_training_step(tmp_path):
 
 
 def test_vgg16_has_no_v3plus_head():
-    with pytest.raises(ValueError, match="net.backbone='vgg16' has no trunk for it"):
+    with pytest.raises(ValueError, match="net.backbone='vgg16' has no stride-4 features for its decoder"):
         configs.override(configs.preset("demo"), ["segmenter.net.head=deeplab_v3plus"])
 
 

@@ -11,6 +11,7 @@ from conftest import run_cli
 from tfguided.data import records
 
 
+@pytest.mark.slow
 def test_every_stage_ran_and_left_its_artifacts(tiny_run):
     workdir, out = tiny_run
     for stage in ("seeder", "saliency", "guide-g2", "segmenter-g2", "evaluate-g2"):
@@ -32,6 +33,7 @@ def test_every_stage_ran_and_left_its_artifacts(tiny_run):
     assert {"epoch_loss", "epoch_learning_rate"} <= tags("train") and "epoch_miou" in tags("validation")
 
 
+@pytest.mark.slow
 def test_metrics_and_quality_floor(tiny_run):
     """Quality floor on the tiny val set (48 images, 64 px, 3 classes).
 
@@ -53,6 +55,7 @@ def test_metrics_and_quality_floor(tiny_run):
         assert 0 < q[f"val_saliency_{method}_images_iou_over_0.6"] <= 100, q
 
 
+@pytest.mark.slow
 def test_second_run_reuses_every_stage(tiny_run):
     workdir, _ = tiny_run
     out = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={workdir}"]).stdout
@@ -61,6 +64,7 @@ def test_second_run_reuses_every_stage(tiny_run):
     assert "Epoch 1/" not in out
 
 
+@pytest.mark.slow
 def test_ground_truth_reference_trains_into_its_own_directory(tiny_run):
     """--guide=gt: the same segmenter on ground-truth masks (no guide stage), in segmenter-gt."""
     workdir, _ = tiny_run
@@ -68,7 +72,7 @@ def test_ground_truth_reference_trains_into_its_own_directory(tiny_run):
                    f"--workdir={workdir}", "--override=segmenter.train.steps=40"]).stdout
     assert "[guide]" not in out and "miou=" in out
     with open(os.path.join(workdir, "segmenter-gt,segmenter.train.steps=40", "done.json")) as f:
-        assert json.load(f)["results"]["trained_on"].endswith(os.path.join("data", "voc"))
+        assert json.load(f)["results"]["trained_on"].endswith(os.path.join("data", "target"))
     assert os.path.exists(os.path.join(workdir, "evaluate-gt,segmenter.train.steps=40", "metrics.json"))
 
 
@@ -80,6 +84,7 @@ def test_bad_flag_values_are_refused_with_the_flag_name(tmp_path):
     assert proc.returncode != 0 and "--stage" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("guide", ["seeds", "g0", "g1", "oracle"])
 def test_every_guide_labeller_runs_and_reports_its_quality(tiny_run, guide):
     """Issue 3: --guide=seeds|g0|g1|oracle each make guide shards, quality.json and panels.
@@ -103,6 +108,7 @@ def test_every_guide_labeller_runs_and_reports_its_quality(tiny_run, guide):
         assert "saliency_fg_iou_mean" not in q
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seeder", ["gap_highres", "mean_shape", "excitation"])
 def test_seed_evaluation_writes_table1_figure3_and_panels(tiny_run, seeder):
     workdir, _ = tiny_run
@@ -118,6 +124,7 @@ def test_seed_evaluation_writes_table1_figure3_and_panels(tiny_run, seeder):
     assert len(os.listdir(os.path.join(directory, "panels"))) == 4
 
 
+@pytest.mark.slow
 def test_gap_seeder_beats_the_image_blind_baseline(tiny_run):
     """Table 1's sanity: a trained GAP seeder localises better than the centre mean shape."""
     workdir, _ = tiny_run
@@ -131,6 +138,7 @@ def test_gap_seeder_beats_the_image_blind_baseline(tiny_run):
     assert mp["seed_eval"] > mp["seed_eval,seeder.arch=mean_shape"] + 5, mp
 
 
+@pytest.mark.slow
 def test_crf_variants_train_and_evaluate(tiny_run):
     """crf-seed, crf-loss and crf-postproc with the SEC parameters, in one short run."""
     workdir, _ = tiny_run
@@ -146,6 +154,7 @@ def test_crf_variants_train_and_evaluate(tiny_run):
     assert cfg["evaluate"]["crf"]["params"] == "sec"
 
 
+@pytest.mark.slow
 def test_mbd_saliency_needs_no_saliency_training(tiny_run):
     """--saliency=mbd (MB+ [52]): the saliency stage trains nothing, it keeps one MB+ map per
     training image (an interrupted run redoes only the missing ones); G2 still labels objects."""
@@ -156,7 +165,7 @@ def test_mbd_saliency_needs_no_saliency_training(tiny_run):
     directory = os.path.join(workdir, "saliency,saliency.method=mbd")
     assert not os.path.exists(os.path.join(directory, "model.keras"))
     maps = os.path.join(directory, "mbd_maps")
-    ids = [ex["id"].decode() for ex in records.iterate_numpy(os.path.join(workdir, "data", "voc"), "train")]
+    ids = [ex["id"].decode() for ex in records.iterate_numpy(os.path.join(workdir, "data", "target"), "train")]
     assert sorted(f for f in os.listdir(maps) if f != "source.json") == sorted(i + ".png" for i in ids)
     with open(os.path.join(maps, ids[3] + ".png"), "rb") as f:
         kept = f.read()
@@ -172,6 +181,7 @@ def test_mbd_saliency_needs_no_saliency_training(tiny_run):
     assert q["saliency_fg_iou_mean"] > 20 and q["fg_precision"] > 30, q
 
 
+@pytest.mark.slow
 def test_saliency_trains_only_on_images_without_target_classes(tiny_run):
     """saliency.exclude_target_score (§6.1: MSRA images of Pascal categories left out): the ids
     kept are those where the seeder, run here directly, gives every class less than the
@@ -184,7 +194,7 @@ def test_saliency_trains_only_on_images_without_target_classes(tiny_run):
     workdir, _ = tiny_run
     seeder = loop.load_model(os.path.join(workdir, "seeder"))
     size = seeder.input_size
-    msra_dir = os.path.join(workdir, "data", "msra")
+    msra_dir = os.path.join(workdir, "data", "saliency")
     top = {}
     for ex in records.iterate_numpy(msra_dir, "train"):
         pixels = tf.io.decode_image(ex["image"], channels=3)

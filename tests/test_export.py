@@ -17,6 +17,8 @@ from tfguided.data import labelmap, records
 from tfguided.inference import full_size_fn
 from tfguided.train import loop
 
+pytestmark = pytest.mark.slow  # every test serves the tiny chain's segmenter (tiny_run)
+
 PHOTO = ("voc12_mini", "VOC2012", "JPEGImages", "2007_000032.jpg")  # 500 x 281, a real photo
 
 SERVE_WITHOUT_TFGUIDED = """
@@ -59,7 +61,7 @@ def test_saved_model_serves_a_real_photo_without_tfguided(exported, tmp_path):
     assert clear.mean() > 0.99
     np.testing.assert_array_equal(served["labels"][clear], expected.argmax(-1)[clear])
     with open(os.path.join(path, "class_names.txt")) as f:
-        assert f.read().split() == records.read_manifest(os.path.join(workdir, "data", "voc"))["class_names"]
+        assert f.read().split() == records.read_manifest(os.path.join(workdir, "data", "target"))["class_names"]
 
 
 def test_predict_cli_writes_palette_label_maps_and_overlays(exported, tmp_path):
@@ -96,3 +98,29 @@ def test_export_carries_the_evaluations_test_time_views(exported):
     scale = configs.preset("tiny").segmenter.net.scale
     np.testing.assert_allclose(served, full_size_fn(model, scale, (0.75, 1.25), True)(image), atol=1e-5)
     assert np.abs(served - full_size_fn(model, scale)(image)).max() > 1e-3
+
+
+def test_predict_serve_encoded_and_serve_give_one_label_map_per_real_jpeg(exported):
+    """One decoder from training to serving (imageio.decode_tf): the label maps of `predict`,
+    of `serve_encoded` (the JPEG bytes decoded inside the SavedModel) and of `serve` on the
+    package's decoding are identical on real photos. TensorFlow's default JPEG decoding (fast
+    DCT) gives other pixels, so the test would see two decoders."""
+    from tfguided import predict
+    from tfguided.data import imageio, pipelines
+    _, path = exported
+    model = tf.saved_model.load(path)
+    photos = [shared_path("voc12_mini", "VOC2012", "JPEGImages", f"{i}.jpg")
+              for i in ("2007_000032", "2007_000033", "2007_000039")]
+    encoded = [open(p, "rb").read() for p in photos]
+    from_bytes = model.serve_encoded(tf.constant(encoded))["labels_png"].numpy()
+    fast_dct_differs = False
+    for photo, data, png in zip(photos, encoded, from_bytes):
+        pixels = imageio.decode_image(data)
+        trained_on = pipelines.decode({"image": tf.constant(data), "mask": tf.constant(b"")})["pixels"].numpy()
+        np.testing.assert_array_equal(trained_on, pixels)
+        fast_dct_differs |= bool(np.any(tf.io.decode_image(data, channels=3).numpy() != pixels))
+        _, read = imageio.read_image(photo)
+        predicted = predict.predict_image(model, read)
+        np.testing.assert_array_equal(predicted, labelmap.decode_label_png(png))
+        np.testing.assert_array_equal(predicted, model.serve(tf.constant(pixels))["labels"].numpy())
+    assert fast_dct_differs

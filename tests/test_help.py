@@ -13,6 +13,7 @@ ENTRY_POINTS = {
     "tfguided/predict.py": ["-m", "tfguided.predict"],
     "tfguided/evaluate.py": ["-m", "tfguided.evaluate"],
     "tfrecords_tools/__main__.py": ["-m", "tfrecords_tools"],
+    **{f"tfrecords_tools/{name}.py": ["-m", "tfrecords_tools", name] for name in ("synthetic", "voc", "msra")},
 }
 
 

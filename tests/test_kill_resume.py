@@ -10,8 +10,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pytest
+
 from conftest import REPO, run_cli
 from tfguided.data import records
+
+pytestmark = pytest.mark.slow  # each test trains in a subprocess
 
 
 def _start(args):
@@ -46,18 +51,18 @@ def _alive(pid):
         return False
 
 
-def _kill_when(proc, ready, timeout=600):
-    """SIGKILLs `proc` as soon as ready() holds; fails if it ended first. Returns the pids of
-    its children at the time of the kill."""
+def _kill_when(proc, ready, timeout=600, signal_number=signal.SIGKILL, returncode=-signal.SIGKILL):
+    """Sends `signal_number` (SIGKILL) to `proc` as soon as ready() holds; fails if it ended
+    first or exits other than `returncode`. Returns the pids of its children at the time."""
     start = time.time()
     while not ready():
         assert proc.poll() is None, f"finished before it could be killed:\n{proc.stdout.read()[-3000:]}"
         assert time.time() - start < timeout, "never got ready to be killed"
         time.sleep(0.05)
     children = _children(proc.pid)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    proc.send_signal(signal_number)
+    out = proc.communicate()[0]
+    assert proc.returncode == returncode, out[-3000:]
     return children
 
 
@@ -98,3 +103,30 @@ def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path
     assert len(ids) == len(set(ids)) == 240
     assert not [p for p in guide_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"], \
         "temporary files left"  # .lock stays: the stage's lock file, free once its process is gone
+
+
+def _weights(model_path):
+    import keras
+    return keras.saving.load_model(str(model_path), compile=False).get_weights()
+
+
+def test_an_interrupted_training_resumes_to_the_uninterrupted_weights(tiny_data, tmp_path):
+    """Ctrl-C in the middle of epoch 2 of 3, then the same command: the segmenter (dropout,
+    shuffled and augmented batches) ends with exactly the weights of a run never interrupted,
+    because the input pipeline resumes at the restored epoch's first batch and the dropout
+    seed state comes back with the weights."""
+    steps = ["--override=segmenter.train.steps=60", "--override=segmenter.train.steps_per_epoch=20",
+             "--override=segmenter.monitor_images=0", "--override=evaluate.panels=0"]
+    common = ["--stage=segmenter", "--preset=tiny", "--guide=gt", f"--data_dir={tiny_data}"] + steps
+    name = ("segmenter-gt,segmenter.train.steps=60,segmenter.train.steps_per_epoch=20")
+    _run(common + [f"--workdir={tmp_path / 'straight'}"])
+    interrupted = tmp_path / "interrupted"
+    proc = _start(common + [f"--workdir={interrupted}"])
+    metadata = interrupted / name / "backup" / "training_metadata.json"
+    _kill_when(proc, metadata.exists, signal_number=signal.SIGINT, returncode=130)
+    out = _run(common + [f"--workdir={interrupted}"]).stdout
+    assert "resuming from epoch" in out, out[-2000:]
+    straight, resumed = _weights(tmp_path / "straight" / name / "model.keras"), _weights(interrupted / name / "model.keras")
+    assert len(straight) == len(resumed)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a, b)

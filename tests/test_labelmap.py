@@ -1,18 +1,14 @@
 """Label-map PNGs (DESIGN.md §6): the VOC palette, palette/grayscale PNG decoding, encoding."""
 
-import os
 import pathlib
 
 import cv2
 import numpy as np
 import pytest
 
+from conftest import shared_path
 from tfguided.data.labelmap import (colorize, decode_label_png, encode_label_png, read_label_png,
                                     voc_palette)
-
-SHARED_DATA = pathlib.Path(os.environ.get(
-    "TFGUIDED_SHARED_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"))
-VOC_MASKS = SHARED_DATA / "voc12_mini" / "VOC2012" / "SegmentationClass"
 
 
 def test_voc_palette_known_entries():
@@ -58,13 +54,12 @@ def test_short_palette_keeps_the_stored_indices():
     np.testing.assert_array_equal(decode_label_png(encode_label_png(labels, grey)), labels)
 
 
-@pytest.mark.skipif(not VOC_MASKS.is_dir(),
-                    reason=f"real VOC masks not found at {VOC_MASKS} (set TFGUIDED_SHARED_DATA)")
 def test_real_voc_masks_match_a_colour_lookup():
     """Real VOC2012 palette PNGs: indices equal the colours looked up in the VOC palette, and
     take only values 0..20 and 255."""
     lookup = {tuple(colour): index for index, colour in enumerate(voc_palette().tolist())}
-    paths = sorted(VOC_MASKS.glob("*.png"))[:5]
+    masks = pathlib.Path(shared_path("voc12_mini", "VOC2012", "SegmentationClass"))
+    paths = sorted(masks.glob("*.png"))[:5]
     assert len(paths) == 5
     for path in paths:
         rgb = cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1]

@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import gradient_support_centre, shared_path
-from tfguided.models import deeplab, gap, mobilenet, pretrained
+from conftest import assert_round_trip, gradient_support_centre, shared_path
+from tfguided.models import deeplab, gap, interface, mobilenet, pretrained
 
 WEIGHTS = ("weights", "mobilenet_2_5_224_tf_no_top.h5")  # alpha 0.25, ImageNet
 
@@ -25,7 +25,7 @@ def test_undilated_trunk_with_the_imagenet_file_is_keras_mobilenet(imagenet):
     """At output stride 32 the trunk, given the real ImageNet file, computes what
     keras.applications.MobileNet computes on its own preprocessing (even sizes: same padding)."""
     reference = mobilenet.load_mobilenet(0.25, shared_path(*WEIGHTS))
-    ours = pretrained.initialise(_trunk_model(32, size=224), imagenet)
+    ours = interface.initialise_by_name(_trunk_model(32, size=224), imagenet, "mobilenet")
     images = np.random.default_rng(0).uniform(0, 255, (2, 224, 224, 3)).astype(np.float32)
     expected = reference(keras.applications.mobilenet.preprocess_input(images.copy()), training=False)
     out = ours(images, training=False)
@@ -61,9 +61,8 @@ def test_deeplab_and_gap_heads_on_mobilenet(imagenet, tmp_path):
     assert seg.output.shape[1:] == (40, 40, 21) and (seg.output_stride, seg.output_offset) == (8, 7.0)
     pretrained.initialise(seg, imagenet)
     np.testing.assert_array_equal(seg.get_layer("conv_pw_13").get_weights()[0], imagenet["conv_pw_13"][0])
-    path = str(tmp_path / "seg.keras")
-    seg.save(path)
-    again = keras.models.load_model(path)
+    x = np.random.default_rng(2).uniform(0, 255, (1, 321, 321, 3)).astype(np.float32)
+    again = assert_round_trip(seg, x, tmp_path)
     assert again.backbone == "mobilenet" and again.output_stride == 8
     seeder = gap.GapNet("gap_highres", 20, width=0.25, fc_units=64, backbone="mobilenet",
                         output_stride=16, input_size=321)
@@ -72,12 +71,12 @@ def test_deeplab_and_gap_heads_on_mobilenet(imagenet, tmp_path):
 
 
 def test_weights_that_do_not_fit_are_refused(imagenet):
-    with pytest.raises(ValueError, match="net.width must be the file's alpha"):
+    with pytest.raises(ValueError, match="do not fit .* \\(net.width, or another network's file\\?\\)"):
         pretrained.initialise(deeplab.LargeFov(2, width=0.5, fc_units=8, backbone="mobilenet"), imagenet)
     with pytest.raises(ValueError, match="net.backbone=mobilenet for these weights"):
         pretrained.initialise(deeplab.LargeFov(2), imagenet)
-    with pytest.raises(ValueError, match="needs its own ImageNet weights"):
-        pretrained.initialise(deeplab.LargeFov(2, backbone="mobilenet"), {"conv1_1": []})
+    with pytest.raises(ValueError, match="vgg16 ImageNet weights for a net with net.backbone=mobilenet"):
+        pretrained.initialise(deeplab.LargeFov(2, backbone="mobilenet"), interface.ImagenetWeights("vgg16", {}))
 
 
 def test_init_weights_file_kind_is_read_from_its_layers(tmp_path):
@@ -90,7 +89,7 @@ def test_init_weights_file_kind_is_read_from_its_layers(tmp_path):
     assert pretrained.file_backbone(str(tmp_path / "vgg.h5")) == "vgg16"
     with h5py.File(tmp_path / "other.h5", "w") as f:
         f.create_group("dense")
-    with pytest.raises(ValueError, match="no VGG-16"):
+    with pytest.raises(ValueError, match="the layers of no known backbone are in it: vgg16 \\(block1_conv1\\)"):
         pretrained.file_backbone(str(tmp_path / "other.h5"))
     (tmp_path / "notes.txt").write_text("not hdf5")
     with pytest.raises(FileNotFoundError, match="notes.txt: not a readable .h5"):

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import assert_round_trip
 from tfguided.models import classifier, deeplab, gap
 
 
@@ -84,13 +85,8 @@ def test_cams_average_to_logits_and_drop_the_bias():
     lambda: classifier.VggClassifier(3, width=0.0625, fc_units=8, batch_norm=True, input_size=32),
 ])
 def test_save_and_load_round_trip(build, tmp_path):
-    model = build()
     x = np.random.default_rng(1).uniform(0, 255, (1, 32, 32, 3)).astype(np.float32)
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    loaded = keras.saving.load_model(path, compile=False)
-    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
-    np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), rtol=1e-5, atol=1e-5)
+    assert_round_trip(build(), x, tmp_path)
 
 
 def test_unknown_arch_is_refused():

@@ -9,8 +9,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # each test trains in worker subprocesses
 
 # Fits a small DeepLab on one fixed batch of 4 under the strategy TF_CONFIG gives (none: the
 # default strategy) through loop.train's `fitting` context; prints the per-step losses as JSON.

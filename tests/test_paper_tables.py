@@ -11,6 +11,7 @@ from conftest import run_cli
 STEPS = [f"--override={s}.train.steps=10" for s in ("seeder", "classifier", "saliency", "segmenter")]
 
 
+@pytest.mark.slow
 def test_paper_tables_writes_all_three_tables(tmp_path):
     out = tmp_path / "tables.json"
     proc = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}",

@@ -1,12 +1,16 @@
 """python -m tfguided.predict on many inputs: folders, globs, clashing names, --out checks,
---max_pixels (issue 13, item 10)."""
+--max_pixels (issue 13, item 10); an --out holding an input is refused, unreadable files are
+skipped and listed."""
 
 import os
+import subprocess
+import sys
 
+import cv2
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from tfguided import configs
 from tfguided.data import imageio, labelmap
 from tfguided.models import deeplab
@@ -46,8 +50,77 @@ def test_bad_out_missing_input_and_max_pixels_are_explained(model_and_photos, tm
     a_file.write_text("x")
     cases = [([f"--out={a_file}", str(root / "a")], "is a file"),
              ([f"--out={tmp_path / 'o'}", str(root / "nothing*.jpg")], "pattern matches no file"),
-             ([f"--out={tmp_path / 'o'}", str(root / "missing.jpg")], "no such file or folder"),
-             ([f"--out={tmp_path / 'o'}", "--max_pixels=1000", str(root / "a")], "--max_pixels")]
+             ([f"--out={tmp_path / 'o'}", str(root / "missing.jpg")], "no such file or folder")]
     for args, message in cases:
         proc = run_cli(["-m", "tfguided.predict", f"--model={model}"] + args, check=False)
         assert proc.returncode == 2 and message in proc.stdout and "Traceback" not in proc.stdout, proc.stdout
+    proc = run_cli(["-m", "tfguided.predict", f"--model={model}", f"--out={tmp_path / 'o'}", "--max_pixels=1000",
+                    str(root / "a")], check=False)  # an image too large is skipped like an unreadable one
+    assert proc.returncode == 1 and "--max_pixels" in proc.stdout and "Traceback" not in proc.stdout, proc.stdout
+
+
+def predict(model, *args, cwd=REPO):
+    """Runs python -m tfguided.predict; returns the CompletedProcess, stdout and stderr apart."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, "-m", "tfguided.predict", f"--model={model}", *args], cwd=cwd,
+                          env=env, timeout=900, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_out_holding_an_input_is_refused_however_spelled(model_and_photos, tmp_path):
+    """--out=the input folder would write the label map x.png over the photo x.png, and the next
+    run would label x.png and x_overlay.jpg: refused before anything is written, whether spelled
+    alike, differently or through a link. A subfolder of the input folder is fine (folders are
+    not searched recursively)."""
+    model, _ = model_and_photos
+    shots = tmp_path / "shots"
+    imageio.write_image(str(shots / "x.png"), np.full((12, 16, 3), 200, np.uint8))
+    photo = (shots / "x.png").read_bytes()
+    os.symlink(shots, tmp_path / "link")
+    for out in ("shots", "./shots/", "link"):
+        proc = predict(model, f"--out={out}", "shots", cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert f"error: --out={out}: holds the input shots/x.png" in proc.stderr and "give --out" in proc.stderr
+        assert os.listdir(shots) == ["x.png"] and (shots / "x.png").read_bytes() == photo
+    proc = predict(model, "--out=shots/pred", "shots", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(os.listdir(shots / "pred")) == ["predictions.tsv", "x.png", "x_overlay.jpg"]
+    assert (shots / "x.png").read_bytes() == photo
+
+
+def test_two_inputs_given_one_output_name_are_refused(model_and_photos, tmp_path):
+    """a/x.jpg and b/x.jpg become a__x.png and b__x.png, which a third input named a__x.jpg
+    would share: refused rather than one label map written over the other."""
+    model, _ = model_and_photos
+    for name in ("a/x.jpg", "b/x.jpg", "c/a__x.jpg"):
+        imageio.write_image(str(tmp_path / name), np.zeros((8, 8, 3), np.uint8))
+    proc = predict(model, f"--out={tmp_path / 'pred'}", *(str(tmp_path / f) for f in "abc"))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{tmp_path / 'a' / 'x.jpg'} and {tmp_path / 'c' / 'a__x.jpg'} would both be labelled as a__x.png" \
+        in proc.stderr
+    assert not (tmp_path / "pred").exists()
+
+
+def test_unreadable_files_are_skipped_listed_and_exit_1(model_and_photos, tmp_path):
+    """Every readable photo is labelled; a corrupt and a truncated JPEG are skipped, listed with
+    their reasons in predictions.tsv and at the end of stderr, and the exit status is 1."""
+    model, _ = model_and_photos
+    shots, out = tmp_path / "shots", tmp_path / "pred"
+    rng = np.random.default_rng(1)
+    imageio.write_image(str(shots / "good1.jpg"), rng.integers(0, 256, (20, 24, 3)).astype(np.uint8))
+    imageio.write_image(str(shots / "good2.png"), rng.integers(0, 256, (16, 16, 3)).astype(np.uint8))
+    (shots / "corrupt.jpg").write_bytes(b"\xff\xd8 broken")
+    whole = cv2.imencode(".jpg", rng.integers(0, 256, (64, 64, 3)).astype(np.uint8))[1].tobytes()
+    (shots / "truncated.jpg").write_bytes(whole[:len(whole) // 2])
+    proc = predict(model, f"--out={out}", str(shots))
+    assert proc.returncode == 1, proc.stderr
+    assert sorted(f for f in os.listdir(out) if f.endswith(".png")) == ["good1.png", "good2.png"]
+    assert labelmap.read_label_png(str(out / "good1.png")).shape == (20, 24)
+    header, *rows = (out / "predictions.tsv").read_text().splitlines()
+    assert header == "input\toutput\tclasses\terror"
+    table = {os.path.basename(r.split("\t")[0]): r.split("\t")[1:] for r in rows}
+    assert sorted(table) == ["corrupt.jpg", "good1.jpg", "good2.png", "truncated.jpg"]
+    assert table["good1.jpg"][0] == "good1.png" and table["good1.jpg"][2] == ""
+    for bad in ("corrupt.jpg", "truncated.jpg"):
+        assert table[bad][:2] == ["", ""] and "not a decodable image" in table[bad][2]
+    tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
+    assert str(shots / "corrupt.jpg") in tail and str(shots / "truncated.jpg") in tail

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tfguided.models import deeplab, gap, pretrained
+from tfguided.models import vgg as vgg_module
 from tfguided.models.classifier import VggClassifier
 
 
@@ -28,7 +29,7 @@ def vgg():
 
 
 def test_decimation_picks_taps_0_3_6_and_every_4th_channel(vgg):
-    k6, b6, k7, b7 = pretrained.decimated_fc(vgg)
+    k6, b6, k7, b7 = vgg_module.decimated_fc(vgg)
     assert k6.shape == (3, 3, 512, 1024) and k7.shape == (1, 1, 1024, 1024)
     assert k6[1, 2, 5, 2] == 1.0 and k6.sum() == 1.0
     np.testing.assert_array_equal(b6, np.arange(0, 4096, 4))
@@ -36,7 +37,7 @@ def test_decimation_picks_taps_0_3_6_and_every_4th_channel(vgg):
 
 
 def test_largefov_and_classifier_take_the_vgg_weights(vgg, monkeypatch):
-    monkeypatch.setattr(pretrained, "load_vgg16", lambda weights: vgg)
+    monkeypatch.setattr(vgg_module, "load_vgg16", lambda weights: vgg)
     weights = pretrained.imagenet_weights("vgg16.h5")
     assert pretrained.imagenet_weights("random") is None
     model = pretrained.initialise(deeplab.LargeFov(21), weights)
@@ -59,7 +60,7 @@ def test_largefov_and_classifier_take_the_vgg_weights(vgg, monkeypatch):
 def test_gap_nets_take_decimated_fc_only_where_the_geometry_is_deeplabs(vgg, monkeypatch):
     """GAP-DeepLab's fc6 is LargeFOV's (3x3, dilation 12): decimated fc6/fc7. GAP-HighRes's
     undilated 3x3 fc6 and 3x3 fc7 have no VGG counterpart: random, convs still copied."""
-    monkeypatch.setattr(pretrained, "load_vgg16", lambda weights: vgg)
+    monkeypatch.setattr(vgg_module, "load_vgg16", lambda weights: vgg)
     weights = pretrained.imagenet_weights("vgg16.h5")
     dl = pretrained.initialise(gap.GapNet("gap_deeplab", 20), weights)
     assert dl.get_layer("fc6").get_weights()[0][1, 2, 5, 2] == 1.0

@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from conftest import run_cli, shared_path
 
 
@@ -20,6 +22,7 @@ def _small_saliency_set(out, images=6):
     return out
 
 
+@pytest.mark.slow
 def test_rehearsal_runs_every_stage_in_its_own_process_and_reports(tmp_path):
     out = tmp_path / "rehearsal.json"
     msra = _small_saliency_set(tmp_path / "msra")

@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from tfguided.inference import probabilities_fn
-from tfguided.models import deeplab, gap, vgg
+from tfguided.models import deeplab, vgg
+from tfguided.registry import SEEDERS
 from tfguided.scoremaps import resized_geometry, upsample, upsample_tf
 
 
@@ -26,8 +27,8 @@ def _window_centres(pools, size):
     return (reach * np.arange(size)[:, None]).sum(0) / reach.sum(0)
 
 
-@pytest.mark.parametrize("pools", [gap.ARCHS["gap_highres"]["pools"], gap.ARCHS["gap_lowres"]["pools"],
-                                   gap.ARCHS["gap_deeplab"]["pools"], deeplab.POOLS])
+@pytest.mark.parametrize("pools", [SEEDERS["gap_highres"]["pools"], SEEDERS["gap_lowres"]["pools"],
+                                   SEEDERS["gap_deeplab"]["pools"], vgg.LARGEFOV_POOLS])
 @pytest.mark.parametrize("size", [128, 129, 321])
 def test_output_geometry_matches_the_pooling_windows(pools, size):
     """2x2/2 pools: cell i centred on stride*i + (stride-1)/2; padded 3x3/2 pools: on stride*i."""
@@ -37,7 +38,7 @@ def test_output_geometry_matches_the_pooling_windows(pools, size):
     interior = (expected >= 40) & (expected <= size - 41)  # windows (< 40 px) not cut by the edge
     assert interior.sum() >= 2
     np.testing.assert_allclose(centres[interior], expected[interior])
-    assert (deeplab.OUTPUT_STRIDE, deeplab.OUTPUT_OFFSET) == (8, 0.0)
+    assert vgg.output_geometry(vgg.LARGEFOV_POOLS) == (8, 0.0)
 
 
 def test_upsample_hits_cell_values_at_cell_centres():

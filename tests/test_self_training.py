@@ -66,6 +66,7 @@ def test_round_names_and_the_refusal_with_ground_truth(tmp_path):
         configs.override(configs.preset("tiny"), ["self_training.min_confidence=0.5"])
 
 
+@pytest.mark.slow
 def test_a_second_round_on_the_tiny_preset(tiny_run):
     """--rounds=2 after the tiny chain: round 1 is reused; a round-2 guide made from round 1's
     segmenter and a round-2 segmenter are written and scored."""

@@ -20,7 +20,7 @@ def _ctx(tmp_path, *overrides, guide="g2"):
 
 def _fake_runners(monkeypatch, **runners):
     """The data stage does nothing, and each named stage runs `runners[name]`."""
-    monkeypatch.setattr(table, "RUN_DATA", lambda c: {})
+    runners = {"data": lambda c: {}, **runners}
     for name, runner in runners.items():
         monkeypatch.setitem(table.STAGES, name, dataclasses.replace(table.STAGES[name], runner=runner))
 
@@ -86,7 +86,7 @@ def test_long_names_are_hashed(tmp_path):
 
 
 def _fake_data(ctx, tag="a"):
-    for d in (ctx.voc_dir, ctx.msra_dir):
+    for d in (ctx.target_dir, ctx.saliency_dir):
         os.makedirs(d, exist_ok=True)
         records.write_manifest(d, tag, {}, 3, ["bg", "a", "b", "c"])
 
@@ -148,19 +148,22 @@ def test_a_stage_finished_before_the_rng_seed_rename_is_reused_by_its_seed(tmp_p
 
 
 def test_data_from_a_voc_folder_needs_no_saliency_set_with_mbd(tmp_path, tiny_data):
-    """data.voc_root (the voc_mini preset's source): the VOC folder is converted into the workdir;
-    with MB+ saliency nothing else is needed, with the saliency net the missing MSRA set is named."""
+    """data.target_root (the voc_mini preset's source): the VOC folder is converted into the
+    workdir; with MB+ saliency nothing else is needed, with the saliency net the missing saliency
+    set is named."""
     voc_root = str(tiny_data / "raw" / "VOC2012")
-    ctx = _ctx(tmp_path / "a", f"data.voc_root={voc_root}", "saliency.method=mbd")
+    source = [f"data.target_source=voc", f"data.target_root={voc_root}", "data.saliency_source="]
+    ctx = _ctx(tmp_path / "a", *source, "saliency.method=mbd")
     counts = pipeline.ensure(ctx, "data", log=lambda m: None)
-    assert counts == {"voc/train": 240, "voc/val": 48}
-    assert not os.path.exists(ctx.msra_dir)
-    with pytest.raises(FileNotFoundError, match="gives no saliency set: use --saliency=mbd"):
-        pipeline.ensure(_ctx(tmp_path / "b", f"data.voc_root={voc_root}"), "data", log=lambda m: None)
+    assert counts == {"target/train": 240, "target/val": 48}
+    assert not os.path.exists(ctx.saliency_dir)
+    with pytest.raises(FileNotFoundError, match="data.saliency_source is empty, so there is no saliency set: use "
+                                                "--saliency=mbd"):
+        pipeline.ensure(_ctx(tmp_path / "b", *source), "data", log=lambda m: None)
 
 
 def test_missing_converted_data_is_explained(tmp_path):
     cfg = configs.preset("tiny")
     ctx = Context(cfg, str(tmp_path / "work"), data_dir=str(tmp_path / "nodata"))
-    with pytest.raises(FileNotFoundError, match="python -m tfrecords_tools voc"):
+    with pytest.raises(FileNotFoundError, match=r"no converted target set \(.*nodata/target\) and no saliency set .*python -m tfrecords_tools SOURCE"):
         pipeline.ensure(ctx, "seeder", log=lambda m: None)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from tfguided import configs
+from tfguided import configs, files
 from tfguided.data import labelmap
 from tfguided.sources import msra, synthetic, voc
 
@@ -38,7 +38,7 @@ def test_voc_layout_and_scene_statistics(generated):
     cfg, a = generated
     root = a / "VOC2012"
     labels = voc.read_image_labels(str(root / "image_labels.tsv"))
-    names = voc.read_lines(str(root / "class_names.txt"))
+    names = files.read_lines(str(root / "class_names.txt"))
     assert names[0] == "background" and len(names) == cfg.num_classes + 1
     ids = voc.read_split_ids(str(root), "train")
     assert len(ids) == cfg.train and len(voc.read_split_ids(str(root), "val")) == cfg.val

@@ -105,7 +105,7 @@ def test_a_step_count_without_divisor_trains_exactly_in_few_epochs(tmp_path):
     x, y = _batch(2)
     cfg = configs.TrainConfig(steps=241, steps_per_epoch=50, optimizer="adam", last_layer_lr_mult=1.0)
     net, history = loop.train(str(tmp_path), "test", lambda: _tiny_net(seed=7), losses.UpsampledSparseCrossEntropy(),
-                              lambda: tf.data.Dataset.from_tensor_slices((x, y)).batch(2).repeat(), cfg,
+                              lambda skip: tf.data.Dataset.from_tensor_slices((x, y)).batch(2).repeat(), cfg,
                               tf.distribute.get_strategy())
     assert len(history["loss"]) == 5
     assert int(net.optimizer.iterations) == 241
@@ -134,7 +134,7 @@ def test_two_replicas_match_one_replica_at_the_same_global_batch():
 def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     """The project's own training path (stage -> loop.train -> fit) under MirroredStrategy with
     two replicas: global batch = per-replica batch x 2, and the stage saves its model."""
-    from tfguided.stages import pipeline, seeder
+    from tfguided.stages import pipeline, seeder, training
     from tfguided.stages.context import Context
     cfg = configs.override(configs.preset("tiny"), [
         "seeder.train.steps=4", "seeder.train.steps_per_epoch=2", "seeder.train.batch_size=3"])
@@ -146,7 +146,7 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     model = keras.saving.load_model(str(tmp_path / ctx.stage_name("seeder") / "model.keras"),
                                      compile=False)
     assert model.output_shape == (None, 3)
-    batches = seeder.training_batches(ctx, "seeder")
+    batches = training.batches(ctx, "seeder", seeder.training_data(ctx, "seeder"))
     images, labels = next(iter(batches))
     assert images.shape[0] == 6 and labels.shape == (6, 3)
 
@@ -154,7 +154,7 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
 def test_a_stage_repeats_itself_whatever_ran_before_in_the_process(tiny_data, tmp_path):
     """loop.train seeds the random state before the dataset's augmentation ops are traced, so a
     different random state left by an earlier stage does not change the augmented batches."""
-    from tfguided.stages import seeder
+    from tfguided.stages import seeder, training
     from tfguided.stages.context import Context
     from tfguided.train import loop
     cfg = configs.override(configs.preset("tiny"), [
@@ -162,8 +162,8 @@ def test_a_stage_repeats_itself_whatever_ran_before_in_the_process(tiny_data, tm
     ctx = Context(cfg, str(tmp_path), data_dir=str(tiny_data), strategy_name="default")
     first_batches = []
 
-    def make_dataset():
-        dataset = seeder.training_batches(ctx, "seeder")
+    def make_dataset(skip_batches):
+        dataset = training.batches(ctx, "seeder", seeder.training_data(ctx, "seeder"), skip_batches)
         first_batches.append(next(iter(dataset))[0].numpy())
         return dataset
 
@@ -205,7 +205,7 @@ def _train_losses(tmp_path, **train):
     x, y = _batch(4)
     cfg = configs.TrainConfig(steps=6, steps_per_epoch=1, batch_size=4, optimizer="adam",
                               learning_rate=1e-3, last_layer_lr_mult=1.0, **train)
-    data = lambda: tf.data.Dataset.from_tensors((x, y)).repeat()  # one batch: losses comparable
+    data = lambda skip: tf.data.Dataset.from_tensors((x, y)).repeat()  # one batch: losses comparable
     net, history = loop.train(str(tmp_path), "segmenter", lambda: _tiny_net(7), losses.UpsampledSparseCrossEntropy(),
                               data, cfg, tf.distribute.get_strategy())
     return net, history["loss"]

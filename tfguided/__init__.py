@@ -1,8 +1,7 @@
-"""tfguided: Guided Segmentation (Oh et al., CVPR 2017); one room per concern, README.md "Layout".
+"""tfguided: Guided Segmentation (Oh et al., CVPR 2017); one room per concern (README.md).
 
-Importing the package registers its Keras classes (models, losses, optimiser), so every saved
-`model.keras` loads with `keras.saving.load_model(path)` (compiled) after `import tfguided`.
+Importing the package loads neither TensorFlow nor Keras: numpy-only pieces (the guide rules,
+the metrics, the converters' readers) stay light in worker processes. `import
+tfguided.saved_models` registers the package's Keras classes so that every saved `model.keras`
+loads with `keras.saving.load_model(path)` (compiled).
 """
-
-from tfguided import models  # noqa: F401  (registers the model classes)
-from tfguided.train import losses, optim  # noqa: F401  (registers the loss and the optimiser)

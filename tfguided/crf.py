@@ -16,6 +16,11 @@ SEC_CRF = dict(bilateral_weight=10.0, bilateral_xy=80.0, bilateral_rgb=13.0,
 CRF_PARAMS = {"deeplab": DEEPLAB_CRF, "sec": SEC_CRF}
 
 
+def settings(crf_cfg):
+    """(params, iterations, downscale) of a config's CRF section, in `dense_crf`'s order."""
+    return crf_cfg.params, crf_cfg.iterations, crf_cfg.downscale
+
+
 def dense_crf(image, probs, params="deeplab", iterations=10, xy_scale=1.0, downscale=1.0):
     """RGB uint8 [H, W, 3] and class probabilities [H, W, C] -> refined probabilities [H, W, C].
 

@@ -48,8 +48,7 @@ def read_ids(ids_file, gt_dir):
         if not ids:
             raise ValueError(f"--gt_dir={gt_dir}: no .png label maps in it")
         return ids
-    with open(ids_file) as f:
-        ids = [line.strip() for line in f if line.strip()]
+    ids = files.read_lines(ids_file)
     if not ids:
         raise ValueError(f"--ids={ids_file}: no ids in the file")
     if len(set(ids)) != len(ids):
@@ -61,8 +60,7 @@ def read_ids(ids_file, gt_dir):
 def read_names(path, flag):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--{flag}={path}: no such file")
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip()]
+    return files.read_lines(path)
 
 
 def class_names_for(num_labels, names_file=None):

@@ -9,6 +9,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -22,15 +23,17 @@ os.umask(_UMASK)
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, extension=None):
     """Yields a temporary path beside `path`; on success renames it to `path`, else deletes it.
 
-    The temporary name keeps the extension of `path` (Keras insists on `.keras`).
+    The temporary name ends with `extension`, by default that of `path` (Keras insists on
+    `.keras`, and on `.weights.h5` for weights).
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp" + os.path.splitext(path)[1], dir=directory)
+    extension = os.path.splitext(path)[1] if extension is None else extension
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp" + extension,
+                               dir=directory)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     try:
@@ -69,9 +72,28 @@ def atomic_write_json(path, obj):
     atomic_write_text(path, json.dumps(finite(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+def read_text(path):
+    """A text file as str, however another tool wrote it: UTF-8 with or without a byte-order mark
+    (Excel's "CSV UTF-8" starts with one), CRLF or CR line ends read as \\n."""
+    try:
+        with open(path, encoding="utf-8-sig", newline=None) as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: file missing") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); save it as UTF-8") from None
+
+
+def read_lines(path, comments=False):
+    """The non-blank lines of a text file (`read_text`), stripped; with `comments`, lines starting
+    with '#' are left out too."""
+    lines = (line.strip() for line in read_text(path).split("\n"))
+    return [line for line in lines if line and not (comments and line.startswith("#"))]
+
+
 def read_json(path):
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8-sig") as f:
             return json.load(f)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from e
@@ -142,13 +164,36 @@ class _Tee:
         return getattr(self.stream, name)
 
 
+LIBRARY_LOGGERS = ("tensorflow", "absl", "h5py")  # their INFO lines are not the package's own
+
+
+@contextlib.contextmanager
+def library_logs_to(stream):
+    """Sends what TensorFlow, absl and h5py log through Python's logging to `stream` only, for
+    the block (a SavedModel export alone logs screens of INFO lines)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate))
+        logger.handlers, logger.propagate = [handler], False
+    try:
+        yield
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+
+
 @contextlib.contextmanager
 def console_copy(path):
-    """Copies what the block prints (stdout and stderr) into `path`, appended, plain text."""
+    """Copies what the block prints (stdout and stderr) into `path`, appended, plain text; what
+    TensorFlow logs goes to `path` alone (`library_logs_to`)."""
     with open(path, "a") as log:
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Tee(out, log), _Tee(err, log)
         try:
-            yield
+            with library_logs_to(log):
+                yield
         finally:
             sys.stdout, sys.stderr = out, err

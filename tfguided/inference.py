@@ -1,8 +1,8 @@
 """Running trained networks on images: batched at a fixed size, or one image at its own size.
 
 At its own size, the logits are upsampled to the image with the network's exact geometry and
-turned into probabilities (DeepLab's test protocol, §6.1). Test-time augmentation (feature row
-24, off for the paper's numbers): the network also runs on the image resized by each of
+turned into probabilities (DeepLab's test protocol, §6.1). Test-time augmentation (beyond the
+paper, off for its numbers): the network also runs on the image resized by each of
 `scales` and, with `flip`, on its mirror image; every view's probabilities are mapped back onto
 the image with the same geometry (a mirrored view's flipped back) and averaged.
 """

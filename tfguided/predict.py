@@ -8,25 +8,37 @@ Needs only TensorFlow, OpenCV and (for --crf) pydensecrf: the model is the Saved
 glob patterns. For each image: <out>/<name>.png (palette label map, the VOC devkit's format,
 readable by `python -m tfguided.evaluate`) and <out>/<name>_overlay.jpg, where <name> is the
 file's stem, or its path relative to the inputs' common folder (`a__x`) when two inputs share a
-stem; <out>/predictions.tsv lists every input with its output name and the classes found.
+stem. <out>/predictions.tsv has a row for every input: `input`, `output` (<name>.png), `classes`
+(the classes found, comma-separated) and `error` (empty, or why the file could not be read).
+
+Predict never writes over an input nor reads its own outputs back: an --out folder holding an
+input, or two inputs that would get one output name, is refused before anything is written.
+An unreadable file (undecodable, truncated, over --max_pixels, gone) is skipped, the others are
+labelled, and the skipped files are listed at the end. Exit status: 0 when every input was
+labelled, 1 when some were skipped, 2 for a usage error (nothing labelled).
 """
 
 import glob
 import os
 import sys
 
-import numpy as np
-import tensorflow as tf
-from absl import app, flags
+from tfguided import cli
 
-from tfguided import cli, files
-from tfguided.data import imageio, labelmap
-from tfguided.progress import progress_bar
+cli.import_tensorflow_quietly()
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from tfguided import files  # noqa: E402
+from tfguided.data import imageio, labelmap  # noqa: E402
+from tfguided.progress import progress_bar  # noqa: E402
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")  # what imageio.decode_tf reads
 
 flags.DEFINE_string("model", None, "SavedModel directory written by --stage=export.")
-flags.DEFINE_string("out", "predictions", "Folder for <name>.png label maps and <name>_overlay.jpg.")
+flags.DEFINE_string("out", "predictions", "Folder for <name>.png label maps, <name>_overlay.jpg and "
+                    "predictions.tsv; not a folder holding an input (the outputs would replace it).")
 flags.DEFINE_enum("crf", None, ["deeplab", "sec"], "Refine with a dense CRF (parameter set, supp. C.1).")
 flags.DEFINE_integer("crf_iterations", 10, "Mean-field iterations of the CRF.")
 flags.DEFINE_float("alpha", 0.5, "Opacity of the label colours in the overlay.")
@@ -42,8 +54,7 @@ def load(path):
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"--model={path}: not a SavedModel directory (make one with "
                                 f"train_main.py --stage=export)")
-    with open(os.path.join(path, "class_names.txt")) as f:
-        class_names = f.read().split()
+    class_names = files.read_lines(os.path.join(path, "class_names.txt"))
     return tf.saved_model.load(path), class_names
 
 
@@ -93,27 +104,55 @@ def output_names(paths):
     return names
 
 
+def check_outputs(paths, names, out_dir):
+    """Refuses an --out folder that holds an input (its label map would be written over it, or
+    read back as an input by the next run) and two inputs given one output name."""
+    if os.path.isdir(out_dir):
+        inside = [p for p in paths if any(os.path.samefile(os.path.dirname(q), out_dir)
+                                          for q in (os.path.abspath(p), os.path.realpath(p)))]
+        if inside:
+            one = len(inside) == 1
+            shown = ", ".join(inside[:3]) + (f" and {len(inside) - 3} more" if len(inside) > 3 else "")
+            raise ValueError(f"--out={out_dir}: holds the input{'' if one else 's'} {shown}; " +
+                             ("its label map would be written over it or read back as an input" if one else
+                              "their label maps would be written over them or read back as inputs") +
+                             " next time: give --out a folder of its own")
+    first = {}
+    for path, name in zip(paths, names):
+        if name in first:
+            raise ValueError(f"{first[name]} and {path} would both be labelled as {name}.png: rename one, "
+                             f"or label them in separate runs")
+        first[name] = path
+
+
 def check_out_dir(out_dir):
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"--out={out_dir}: is a file; give a folder for the label maps")
     return files.ensure_writable_dir(out_dir, "--out folder")
 
 
-def predict_file(model, path, out_dir, crf=None, crf_iterations=10, alpha=0.5, name=None,
-                 max_pixels=imageio.MAX_PIXELS):
-    """Labels one image file; returns the label map (uint8 [H, W]) after writing both outputs
-    as <out_dir>/<name>.png and <name>_overlay.jpg (name: the file's stem by default)."""
-    _, image = imageio.read_image(path, max_pixels)
+def predict_image(model, image, crf=None, crf_iterations=10):
+    """The label map (uint8 [H, W]) of an RGB uint8 image, refined by a dense CRF if `crf`."""
     result = model.serve(tf.constant(image))
     labels = result["labels"].numpy()
     if crf:
         from tfguided.crf import crf_labels  # pydensecrf only when asked for
 
         labels = crf_labels(image, result["probabilities"].numpy(), crf, crf_iterations)
-    stem = os.path.join(out_dir, name or os.path.splitext(os.path.basename(path))[0])
+    return labels
+
+
+def write_outputs(out_dir, name, image, labels, alpha=0.5):
+    """Writes <out_dir>/<name>.png (palette label map) and <name>_overlay.jpg."""
+    stem = os.path.join(out_dir, name)
     files.atomic_write_bytes(stem + ".png", labelmap.encode_label_png(labels))
     imageio.write_image(stem + "_overlay.jpg", overlay(image, labels, alpha))
-    return labels
+
+
+def unreadable_reason(path, error):
+    """Why `path` could not be read, without the path the message starts with."""
+    text = str(error)
+    return text[len(path) + 2:] if text.startswith(path + ": ") else text
 
 
 def main(argv):
@@ -124,26 +163,38 @@ def main(argv):
         return 2
     try:
         paths = expand_inputs(inputs)
+        names = output_names(paths)
+        check_outputs(paths, names, FLAGS.out)
         out_dir = check_out_dir(FLAGS.out)
         model, class_names = load(FLAGS.model)
-        names = output_names(paths)
         progress = progress_bar(len(paths), "image", stream=sys.stderr) if len(paths) > 1 else None
-        rows = ["input\toutput\tclasses\n"]
+        rows, skipped = ["input\toutput\tclasses\terror\n"], []
         for n, (path, name) in enumerate(zip(paths, names), 1):
-            labels = predict_file(model, path, out_dir, FLAGS.crf, FLAGS.crf_iterations, FLAGS.alpha,
-                                  name, FLAGS.max_pixels)
-            found = ", ".join(class_names[c] for c in np.unique(labels) if 0 < c < len(class_names))
-            rows.append(f"{path}\t{name}.png\t{found}\n")
-            if len(paths) <= 10:
-                print(f"{path}: {found or 'background only'}" + (f" -> {name}.png" if name !=
-                      os.path.splitext(os.path.basename(path))[0] else ""))
+            try:
+                _, image = imageio.read_image(path, FLAGS.max_pixels)
+            except (ValueError, OSError) as e:
+                skipped.append((path, unreadable_reason(path, e)))
+                rows.append(f"{path}\t\t\t{skipped[-1][1]}\n")
+            else:
+                labels = predict_image(model, image, FLAGS.crf, FLAGS.crf_iterations)
+                write_outputs(out_dir, name, image, labels, FLAGS.alpha)
+                found = ", ".join(class_names[c] for c in np.unique(labels) if 0 < c < len(class_names))
+                rows.append(f"{path}\t{name}.png\t{found}\t\n")
+                if len(paths) <= 10:
+                    print(f"{path}: {found or 'background only'}" + (f" -> {name}.png" if name !=
+                          os.path.splitext(os.path.basename(path))[0] else ""))
             if progress:
                 progress(n)
         files.atomic_write_text(os.path.join(out_dir, "predictions.tsv"), "".join(rows))
-        print(f"wrote {len(paths)} label maps and overlays to {out_dir} (list: predictions.tsv)")
     except (ValueError, FileNotFoundError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"wrote {len(paths) - len(skipped)} label maps and overlays to {out_dir} (list: predictions.tsv)",
+          flush=True)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(paths)} images, unreadable:\n" +
+              "".join(f"  {path}: {reason}\n" for path, reason in skipped), end="", file=sys.stderr)
+        return 1
     return 0
 
 

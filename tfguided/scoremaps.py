@@ -6,11 +6,11 @@ pools padded by 1 (LargeFOV, GAP-DeepLab), s-1 after MobileNet's stride-2 convs 
 image resize assumes its own and shifts the maps by up to s/2 pixels. `upsample` (numpy) and
 `upsample_tf` (TensorFlow, any batch and size) compute the same thing. Stride and offset may be
 (y, x) pairs: a network run on an image resized to S x S has, on the original H x W image,
-stride s*H/S and offset (o + 0.5)*H/S - 0.5 along y (`resized_geometry`).
+stride s*H/S and offset (o + 0.5)*H/S - 0.5 along y (`resized_geometry`). TensorFlow is imported
+by `upsample_tf` alone, so the numpy labellers that use `upsample` stay light.
 """
 
 import numpy as np
-import tensorflow as tf
 
 
 def source_coords(n_out, n_in, stride, offset):
@@ -51,6 +51,8 @@ def upsample(maps, shape, stride, offset):
 
 
 def _coords_tf(n_out, n_in, stride, offset):
+    import tensorflow as tf
+
     src = (tf.range(n_out, dtype=tf.float32) - offset) / stride
     src = tf.clip_by_value(src, 0.0, tf.cast(n_in - 1, tf.float32))
     low = tf.floor(src)
@@ -61,6 +63,8 @@ def _coords_tf(n_out, n_in, stride, offset):
 def upsample_tf(maps, size, stride, offset):
     """[B, h, w, C] -> [B, H, W, C] with `size` = (H, W) (tensors or ints), float32; stride and
     offset as in `upsample` (numbers, scalar tensors, or (y, x) pairs of them)."""
+    import tensorflow as tf
+
     maps = tf.cast(maps, tf.float32)
     (sy, sx), (oy, ox) = _pair(stride), _pair(offset)
     y0, y1, wy = _coords_tf(size[0], tf.shape(maps)[1], sy, oy)

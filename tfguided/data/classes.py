@@ -11,11 +11,16 @@ import numpy as np
 from tfguided.data.labelmap import IGNORE
 
 
+def parse_names(spec):
+    """Comma-separated class names -> a list (blanks around each name dropped)."""
+    return [n.strip() for n in spec.split(",") if n.strip()]
+
+
 def parse_subset(spec, class_names):
     """`spec` (comma-separated names, or "" for all) -> the subset's class names, background first."""
     if not spec:
         return list(class_names)
-    names = [n.strip() for n in spec.split(",") if n.strip()]
+    names = parse_names(spec)
     unknown = [n for n in names if n not in class_names[1:]]
     if unknown:
         raise ValueError(f"class subset {spec!r}: {unknown} not among the classes "

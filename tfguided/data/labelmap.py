@@ -1,6 +1,6 @@
 """Label maps as PNG files: the VOC palette, reading palette/grayscale PNGs, writing palette PNGs.
 
-Labels follow DESIGN.md §6: 0 background, 1..K classes, 255 ignore ("void" in VOC).
+Labels, as in VOC: 0 background, 1..K classes, 255 ignore ("void" in VOC).
 OpenCV expands palette PNGs to colours, so `read_label_png` decodes them with a palette whose
 colours are the indices; `write_label_png` writes 8-bit palette PNGs with zlib directly,
 since neither OpenCV nor TensorFlow writes palette PNGs.

@@ -18,8 +18,8 @@ IMAGENET_MEAN = imageio.IMAGENET_MEAN_RGB  # a tuple: no TF op at import time
 def decode(example):
     """Adds `pixels` (uint8 [H, W, 3]) and, where present, `target` (uint8 [H, W]) from the mask."""
     out = dict(example)
-    image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
-    out["pixels"] = tf.ensure_shape(image, [None, None, 3])
+    image = imageio.decode_tf(example["image"])
+    out["pixels"] = image
     mask = tf.cond(tf.strings.length(example["mask"]) > 0,
                    lambda: tf.io.decode_png(example["mask"], channels=1)[..., 0],
                    lambda: tf.fill(tf.shape(image)[:2], tf.constant(IGNORE, tf.uint8)))
@@ -101,12 +101,14 @@ def segmentation_example(size, train, scale=1.0):
     return fn
 
 
-def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, keep_ids=None):
+def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, keep_ids=None, skip_batches=0):
     """Shuffled, repeated, batched (drop remainder) training batches from a converted directory;
     `example_fn(example, seed)` gets a stateless seed per example. `keep_ids`: only these
-    examples (a list of ids), e.g. the saliency images without target classes (§6.1)."""
+    examples (a list of ids), e.g. the saliency images without target classes (§6.1).
+    `skip_batches`: start after that many batches (a resumed training), skipped before the
+    examples are decoded, so the batches that follow are exactly those of an unskipped run."""
     ds = records.dataset(data_dir, split)
-    count = records.read_manifest(data_dir)["splits"][split]["count"]
+    count = records.split_count(data_dir, split)
     if keep_ids is not None:
         if not keep_ids:
             raise ValueError(f"{data_dir}: no {split} example left to train on")
@@ -117,7 +119,8 @@ def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, 
         ds = ds.cache()
     ds = ds.shuffle(min(count, 10000), seed=seed, reshuffle_each_iteration=True).repeat()
     augmentation_seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)  # int64 [2] each
-    ds = tf.data.Dataset.zip((ds, augmentation_seeds)).map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.zip((ds, augmentation_seeds)).skip(skip_batches * batch_size)
+    ds = ds.map(example_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 

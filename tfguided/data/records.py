@@ -18,11 +18,13 @@ the manifest and name the shard that does not match it.
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 
 import tensorflow as tf
 
@@ -114,29 +116,115 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     return entry
 
 
+STAGING, OLD, STAGING_LOCK = ".partial", ".old", ".lock"
+
+
 @contextlib.contextmanager
 def replaced_directory(out_dir):
     """Yields an empty staging folder beside `out_dir`; on success it replaces `out_dir` whole
     (no stale shards of an older layout), on failure it goes and `out_dir` stays as it was.
-    Refuses an `out_dir` that holds files but no manifest: not a converted dataset to replace."""
+
+    Only converted data is replaced: an `out_dir` that holds files but no manifest, or any file
+    the manifest does not list as written by the converter (a user's notes), is refused by name
+    before anything is written. Staging folders that earlier runs left behind when they were
+    killed are cleaned first (a running conversion holds a lock in its own, so it is left alone).
+    """
     out_dir = os.path.abspath(out_dir)
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(os.path.join(out_dir, MANIFEST)):
-        raise ValueError(f"{out_dir}: holds files but no {MANIFEST}, so it is not converted data this "
-                         f"would replace; give an empty or new folder")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"{out_dir}: is a file; give a folder")
+    _check_only_converted_data(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".", suffix=".partial", dir=parent)
+    clean_killed_staging(out_dir)
+    staging = tempfile.mkdtemp(prefix="." + os.path.basename(out_dir) + ".", suffix=STAGING, dir=parent)
+    lock = open(os.path.join(staging, STAGING_LOCK), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         yield staging
-        old = staging[:-len(".partial")] + ".old"
+        _record_written_files(staging)
+        old = staging[:-len(STAGING)] + OLD
         if os.path.exists(out_dir):
             os.replace(out_dir, old)
-        os.replace(staging, out_dir)
+        os.replace(staging, out_dir)  # the lock file goes along, still held
+        os.remove(os.path.join(out_dir, STAGING_LOCK))
         shutil.rmtree(old, ignore_errors=True)
     finally:
+        lock.close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def written_files(out_dir):
+    """The names a converter wrote into `out_dir` (its manifest's `files`; for a manifest written
+    before that list existed, the manifest, the shards and the mismatch report)."""
+    manifest = read_manifest(out_dir)
+    if "files" in manifest:
+        return set(manifest["files"])
+    shards = {shard["file"] for split in manifest["splits"].values() for shard in split["shards"]}
+    return shards | {MANIFEST, "label_mask_mismatches.tsv"}
+
+
+def _check_only_converted_data(out_dir):
+    if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+        return
+    if not os.path.exists(os.path.join(out_dir, MANIFEST)):
+        raise ValueError(f"{out_dir}: holds files but no {MANIFEST}, so it is not converted data this "
+                         f"would replace; give an empty or new folder")
+    foreign = sorted(set(os.listdir(out_dir)) - written_files(out_dir) - {STAGING_LOCK})
+    if foreign:
+        raise ValueError(f"{out_dir}: holds {len(foreign)} file(s) the converter did not write "
+                         f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); converting "
+                         f"there would delete them: move them out or give another --out")
+
+
+def _record_written_files(staging):
+    """Adds the list of every file in `staging` to its manifest (what a later run may replace)."""
+    path = os.path.join(staging, MANIFEST)
+    manifest = files.read_json(path)
+    manifest["files"] = sorted(n for n in os.listdir(staging) if n != STAGING_LOCK)
+    files.atomic_write_json(path, manifest)
+
+
+def clean_killed_staging(out_dir, min_age_seconds=60):
+    """Removes the staging folders of conversions into `out_dir` that were killed (their lock is
+    free; one without a lock file only once it is `min_age_seconds` old). A run killed in the
+    middle of its final swap (`out_dir` gone, its complete staging folder still there) is
+    finished instead. Returns the paths removed."""
+    parent, base = os.path.dirname(out_dir), os.path.basename(out_dir)
+    if not os.path.isdir(parent):
+        return []
+    removed = []
+    for name in sorted(os.listdir(parent)):
+        if not (name.startswith(f".{base}.") and name.endswith(STAGING)):
+            continue
+        staging = os.path.join(parent, name)
+        if _in_use(staging, min_age_seconds):
+            continue
+        old = staging[:-len(STAGING)] + OLD
+        if not os.path.exists(out_dir) and os.path.exists(old) and os.path.exists(os.path.join(staging, MANIFEST)):
+            os.replace(staging, out_dir)  # killed between the two renames of the final swap
+            os.remove(os.path.join(out_dir, STAGING_LOCK))
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append(staging)
+    for name in sorted(os.listdir(parent)):
+        if name.startswith(f".{base}.") and name.endswith(OLD) and \
+                not os.path.exists(os.path.join(parent, name[:-len(OLD)] + STAGING)) and os.path.exists(out_dir):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(os.path.join(parent, name))
+    return removed
+
+
+def _in_use(staging, min_age_seconds):
+    """Whether a conversion is still writing `staging` (it holds the lock file's lock)."""
+    path = os.path.join(staging, STAGING_LOCK)
+    if not os.path.exists(path):
+        return time.time() - os.path.getmtime(staging) < min_age_seconds
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
 
 
 def clear_manifest(out_dir):
@@ -180,6 +268,14 @@ def read_manifest(data_dir):
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     return manifest
+
+
+def split_count(data_dir, split):
+    """The number of examples the manifest of `data_dir` lists for `split`."""
+    manifest = read_manifest(data_dir)
+    if split not in manifest["splits"]:
+        raise KeyError(f"{os.path.join(data_dir, MANIFEST)}: no split {split!r} (has {sorted(manifest['splits'])})")
+    return manifest["splits"][split]["count"]
 
 
 _VERIFIED = set()  # (shard path, size, mtime) already checksummed in this process

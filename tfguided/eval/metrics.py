@@ -2,7 +2,7 @@
 
 IoU_c = TP / (TP + FP + FN) per class over the whole set (not per image); mIoU is the mean over
 classes that occur in the ground truth or the predictions; void (255) ground-truth pixels are
-skipped. Counts are int64: float32 loses exactness past 2^24 pixels (DESIGN.md §6).
+skipped. Counts are int64: float32 loses exactness past 2^24 pixels (BUILD_NOTES.md).
 """
 
 import numpy as np

@@ -1,7 +1,7 @@
 """The guide labeller in tf.data: a function to map over one's own `tf.data.Dataset`.
 
-The design card's "guide labels generated in a tf.py_function wrapping the G2 rules and dense
-CRF": `label_image` (tfguided/guide/label.py) through `tf.numpy_function`. The guide stage
+Guide labels made inside tf.data (the G2 rules and the dense CRF wrapped as a TensorFlow op):
+`label_image` (tfguided/guide/label.py) through `tf.numpy_function`. The guide stage
 itself runs the same labeller in worker processes, which is faster (pydensecrf holds the GIL).
 
     label = guide_labels(config.guide)
@@ -11,9 +11,8 @@ itself runs the same labeller in worker processes, which is faster (pydensecrf h
 import numpy as np
 import tensorflow as tf
 
+from tfguided import registry
 from tfguided.guide.label import label_image
-
-IN_DATASET = ("seeds", "g0", "g2")  # g1 needs the classifier, the oracle the ground truth
 
 
 def guide_labels(guide_cfg, cam_geometry=(1.0, 0.0)):
@@ -24,9 +23,9 @@ def guide_labels(guide_cfg, cam_geometry=(1.0, 0.0)):
     `guide_cfg`: the config's guide section. `cam_geometry`: (stride, offset) of the class maps
     on the image; the default takes them at the image's own size.
     """
-    if guide_cfg.strategy not in IN_DATASET:
+    if guide_cfg.strategy not in registry.GUIDES.where(in_tf_data=True):
         raise ValueError(f"guide.strategy={guide_cfg.strategy!r}: in tf.data choose one of "
-                         f"{', '.join(IN_DATASET)}")
+                         f"{', '.join(registry.GUIDES.where(in_tf_data=True))} (no classifier, no masks)")
 
     def label(image, labels, class_maps, saliency, image_id):
         guide, _, _ = label_image(image, image_id.decode(), labels[labels > 0], class_maps, cam_geometry,

@@ -20,3 +20,8 @@ def guide_g0(labels, saliency_fg, rng):
     if len(labels):
         guide[saliency_fg] = int(rng.choice(np.asarray(labels)))
     return guide
+
+
+def label(image, labels, seeds, foreground, guide_cfg, image_id="", score_fn=None):
+    """The registry's labeller (registry.GUIDES "g0"): G0 with guide.rng_seed's draw for this image."""
+    return guide_g0(labels, foreground, image_rng(image_id, guide_cfg.rng_seed))

@@ -43,3 +43,8 @@ def guide_g1(image, labels, saliency_fg, score_fn, min_component_fraction=0.01, 
     for region, gain in zip(regions, gains):
         guide[region] = labels[int(np.argmax(gain))]
     return guide
+
+
+def label(image, labels, seeds, foreground, guide_cfg, image_id="", score_fn=None):
+    """The registry's labeller (registry.GUIDES "g1"): G1 with the guide section's components."""
+    return guide_g1(image, labels, foreground, score_fn, guide_cfg.min_component_fraction, guide_cfg.connectivity)

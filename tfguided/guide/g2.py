@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 from scipy.ndimage import find_objects
 
-from tfguided.crf import dense_crf
+from tfguided.crf import dense_crf, settings
 from tfguided.data.labelmap import IGNORE
-from tfguided.guide.regions import components, salient_components
+from tfguided.guide.regions import UNDECIDED, components, salient_components
 
 
 def seed_components(seeds, connectivity, min_pixels):
@@ -94,3 +94,17 @@ def guide_g2(image, seeds, saliency_fg, min_component_fraction=0.01, connectivit
     for c, box, mask in isolated:
         guide[box][mask] = c
     return guide
+
+
+def g2_args(guide_cfg):
+    """`guide_g2`'s numbers from the config's guide section (read field by field)."""
+    params, iterations, downscale = settings(guide_cfg.crf)
+    return dict(min_component_fraction=guide_cfg.min_component_fraction,
+                connectivity=guide_cfg.connectivity, min_seed_pixels=guide_cfg.min_seed_pixels,
+                undecided=UNDECIDED[guide_cfg.undecided], crf_unary_sigma=guide_cfg.crf_unary_sigma,
+                crf_params=params, crf_iterations=iterations, crf_downscale=downscale)
+
+
+def label(image, labels, seeds, foreground, guide_cfg, image_id="", score_fn=None):
+    """The registry's labeller (registry.GUIDES "g2", and "oracle" with the true foreground)."""
+    return guide_g2(image, seeds, foreground, **g2_args(guide_cfg))

@@ -1,4 +1,4 @@
-"""A self-training round (issue 14, beyond the paper): the next round's guide from the previous
+"""A self-training round (beyond the paper): the next round's guide from the previous
 round's segmenter.
 
 Its probabilities on a training image are restricted to background and the image's labels

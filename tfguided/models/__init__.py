@@ -1,8 +1,5 @@
-"""Networks: the VGG-16 and MobileNet trunks, the GAP seeders of Table 6, the VGG-16 classifier,
-DeepLab-v1 LargeFOV, DeepLab-v2 ResNet-101 with ASPP (the saliency net) and DeepLab-v3+; may
-import tfguided.data and scoremaps (the v3+ decoder resamples with the exact geometry) only.
-
-Importing this package registers the model classes with Keras, so saved models load.
+"""Networks: the trunks (VGG-16, MobileNet v1, ResNet-101; registry.BACKBONES), the GAP seeders
+of Table 6, the VGG-16 classifier, the DeepLab heads (LargeFOV, DeepLab-v2 ASPP, DeepLab-v3+;
+registry.HEADS); may import tfguided.data, registry and scoremaps only. `interface.py` is what
+they agree on and imports no Keras; `import tfguided.saved_models` registers the Keras classes.
 """
-
-from tfguided.models import classifier, deeplab, gap  # noqa: F401

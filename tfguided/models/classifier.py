@@ -8,9 +8,9 @@ The layers form one chain (no branches), which the backprop seeders walk (tfguid
 import keras
 
 from tfguided.models import vgg
+from tfguided.models.interface import LAST_LAYER
 
 POOLS = ((2, 2),) * 5
-LAST_LAYER = "fc8"
 
 
 @keras.saving.register_keras_serializable(package="tfguided")

@@ -5,21 +5,23 @@ VGG-16 with 3x3 max pools (stride 2, 2, 2, 1, 1), conv5 dilated by 2, a 3x3 aver
 output stride 8 (41x41 for a 321x321 input). With backbone = mobilenet the same head sits on a
 MobileNet v1 trunk dilated to `output_stride` (tfguided/models/mobilenet.py). `DeepLabV2` is the
 paper's saliency net: ResNet-101 with the ASPP head (tfguided/models/resnet.py).
-`DeepLabV3Plus` (issue 14, beyond the paper) puts DeepLab-v3+'s head on the MobileNet or
-ResNet-101 trunk. `build` picks the model a `NetConfig` names (its `backbone` and `head`).
+`DeepLabV3Plus` (beyond the paper) puts DeepLab-v3+'s head on any trunk with stride-4
+features. Trunks come from the backbone registry (models/interface.py); `build` makes the net a
+`NetConfig` names through the head registry (registry.HEADS: `build_paper_head`,
+`build_v3plus_head`).
 """
 
 import keras
 
-from tfguided.models import mobilenet, resnet, vgg
+from tfguided import registry
+from tfguided.models import resnet, vgg
+from tfguided.models.interface import LAST_LAYER, TrunkSpec, aspp_dilations, backbone as get_backbone
 from tfguided.scoremaps import upsample_tf
 
-BACKBONES = ("vgg16", "mobilenet", "resnet101")
-HEADS = ("paper", "deeplab_v3plus")  # paper: LargeFOV (vgg16, mobilenet) or DeepLab-v2 ASPP (resnet101)
 
-LAST_LAYER = "fc8"
-POOLS = ((3, 2), (3, 2), (3, 2), (3, 1), (3, 1))
-OUTPUT_STRIDE, OUTPUT_OFFSET = vgg.output_geometry(POOLS)
+def trunk_spec(width=1.0, batch_norm=False, convs=vgg.VGG16_CONVS, output_stride=8):
+    """The TrunkSpec of a DeepLab net (VGG-16 with LargeFOV's pools)."""
+    return TrunkSpec(width=width, batch_norm=batch_norm, convs=tuple(convs), output_stride=output_stride)
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
@@ -29,9 +31,12 @@ class LargeFov(keras.Model):
     def __init__(self, num_classes=21, width=1.0, fc_units=1024, fc6_dilation=12, dropout=0.5,
                  batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
                  backbone="vgg16", output_stride=8, **kwargs):
+        if registry.BACKBONES[backbone]["paper_head"] != "largefov":
+            raise ValueError(f"net.backbone={backbone} comes with the ASPP head (DeepLabV2), not LargeFOV's")
+        spec = trunk_spec(width, batch_norm, convs, output_stride)
+        geometry = get_backbone(backbone).geometry(spec)
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x, geometry = backbone_trunk(inputs, backbone, output_stride, width, batch_norm,
-                                     weight_decay, convs)
+        x = get_backbone(backbone).trunk(inputs, spec, weight_decay)
         x = keras.layers.AveragePooling2D(3, 1, padding="same", name="pool5a")(x)
         x = vgg.conv(x, fc_units, 3, "fc6", weight_decay, False, fc6_dilation)
         x = keras.layers.Dropout(dropout, name="drop6")(x)
@@ -57,37 +62,31 @@ class LargeFov(keras.Model):
 
 @keras.saving.register_keras_serializable(package="tfguided")
 class DeepLabV2(keras.Model):
-    """DeepLab-v2: ResNet-101 at output stride 8 and ASPP -> logits [B, ceil(H/8), ceil(W/8), C]."""
+    """DeepLab-v2: the trunk (ResNet-101, the paper's saliency net) at output stride 8 and ASPP
+    -> logits [B, ceil(H/8), ceil(W/8), C]."""
 
-    def __init__(self, num_classes=2, weight_decay=5e-4, input_size=None, **kwargs):
+    def __init__(self, num_classes=2, weight_decay=5e-4, input_size=None, backbone="resnet101", **kwargs):
+        spec = trunk_spec()
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = resnet.resnet101_trunk(inputs, weight_decay)
+        x = get_backbone(backbone).trunk(inputs, spec, weight_decay)
         logits = resnet.Aspp(num_classes, weight_decay=weight_decay, name=LAST_LAYER, dtype="float32")(x)
         super().__init__(inputs, logits, name=kwargs.pop("name", "deeplab_v2"), **kwargs)
-        self.backbone = "resnet101"
-        self.output_stride, self.output_offset = resnet.output_geometry()
+        self.backbone = backbone
+        self.output_stride, self.output_offset = get_backbone(backbone).geometry(spec)
         self.num_classes, self.weight_decay, self.input_size = num_classes, weight_decay, input_size
 
     def get_config(self):
         return {"num_classes": self.num_classes, "weight_decay": self.weight_decay,
-                "input_size": self.input_size, "name": self.name}
+                "input_size": self.input_size, "backbone": self.backbone, "name": self.name}
 
 
 # DeepLab-v3+ [Chen et al. 2018]: ASPP rates at output stride 16 (doubled at 8, halved at 32; the
 # default is theirs for 513 crops, `net.aspp_rates` scales them to smaller inputs), the
-# dropout after its projection, the decoder's low-level features (stride 4: MobileNet's
-# conv_pw_3, ResNet's conv2, with their trunks' cell geometry) and their projection's width.
+# dropout after its projection, and the width of the projection of the decoder's low-level
+# features (the backbone's stride-4 layer, with its cell geometry: Backbone.low_level).
 V3PLUS_RATES = (6, 12, 18)
 V3PLUS_DROPOUT = 0.1
-LOW_LEVEL_STRIDE = 4
-LOW_LEVEL = {"mobilenet": ("conv_pw_3_relu", mobilenet.cell_geometry(LOW_LEVEL_STRIDE)),
-             "resnet101": ("conv2_block3_out", resnet.output_geometry(LOW_LEVEL_STRIDE))}
 LOW_LEVEL_UNITS = 48
-
-
-def aspp_dilations(rates, trunk_stride):
-    """The ASPP's dilations on a trunk of `trunk_stride`: `rates` are given at stride 16."""
-    return tuple(max(1, r * 16 // trunk_stride) for r in rates)
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
@@ -136,12 +135,16 @@ class DeepLabV3Plus(keras.Model):
 
     def __init__(self, num_classes=21, backbone="mobilenet", trunk_stride=16, width=1.0, head_units=256,
                  dropout=V3PLUS_DROPOUT, weight_decay=5e-4, input_size=None, aspp_rates=V3PLUS_RATES, **kwargs):
-        low_stride, low_offset = output_geometry(backbone, trunk_stride, "deeplab_v3plus")
-        trunk_geometry = output_geometry(backbone, trunk_stride)
+        trunk = get_backbone(backbone)
+        if trunk.low_level is None:
+            raise ValueError(f"net.head=deeplab_v3plus: net.backbone={backbone} has no stride-4 features "
+                             f"for its decoder; choose one of {', '.join(registry.BACKBONES.where(decoder=True))}")
+        spec = trunk_spec(width, True, output_stride=trunk_stride)
+        low_layer, (low_stride, low_offset) = trunk.low_level
+        trunk_geometry = trunk.geometry(spec)
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        x = (mobilenet.mobilenet_trunk(inputs, width, weight_decay, trunk_stride) if backbone == "mobilenet"
-             else resnet.resnet101_trunk(inputs, weight_decay))
-        low = keras.Model(inputs, x).get_layer(LOW_LEVEL[backbone][0]).output
+        x = trunk.trunk(inputs, spec, weight_decay)
+        low = keras.Model(inputs, x).get_layer(low_layer).output
         rates = aspp_dilations(aspp_rates, trunk_stride)
         pooled = keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pool")(x)
         branches = [_conv_bn_relu(x, head_units, 1, "aspp_1x1", weight_decay)]
@@ -174,50 +177,39 @@ class DeepLabV3Plus(keras.Model):
                 "aspp_rates": list(self.aspp_rates), "name": self.name}
 
 
-def build(num_classes, net, weight_decay, name):
-    """The DeepLab net a `NetConfig` describes: with head deeplab_v3plus, DeepLab-v3+ on the
-    MobileNet or ResNet-101 trunk (head_units wide; fc_*, dropout do not apply); else ResNet-101 +
-    ASPP for backbone resnet101 (its width, fc, dropout and batch-norm fields do not apply),
-    LargeFOV on VGG-16 or MobileNet."""
-    if net.head == "deeplab_v3plus":
-        return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.head_units,
-                             V3PLUS_DROPOUT, weight_decay, net.input_size, net.aspp_rates, name=name)
-    if net.backbone == "resnet101":
-        output_geometry(net.backbone, net.output_stride)
-        return DeepLabV2(num_classes, weight_decay, net.input_size, name=name)
+def net_spec(net):
+    """The TrunkSpec of a `NetConfig`."""
+    return trunk_spec(net.width, net.batch_norm, net.convs, net.output_stride)
+
+
+def build_paper_head(num_classes, net, weight_decay, name):
+    """The paper's DeepLab net on `net.backbone`: LargeFOV, or DeepLab-v2's ASPP where the
+    backbone registry says its paper head is that (resnet101: width, fc, dropout, batch-norm
+    fields do not apply)."""
+    if registry.BACKBONES[net.backbone]["paper_head"] == "aspp":
+        return DeepLabV2(num_classes, weight_decay, net.input_size, net.backbone, name=name)
     return LargeFov(num_classes, net.width, net.fc_units, net.fc6_dilation, net.dropout, net.batch_norm,
                     weight_decay, net.input_size, net.convs, net.backbone, net.output_stride, name=name)
 
 
-def output_geometry(backbone="vgg16", output_stride=OUTPUT_STRIDE, head="paper"):
-    """(stride, offset) of the logits on the input (tfguided/scoremaps.py): the trunk's, or for
-    DeepLab-v3+ its decoder's (the low-level features')."""
-    if head == "deeplab_v3plus":
-        if backbone not in LOW_LEVEL:
-            raise ValueError(f"net.head=deeplab_v3plus: net.backbone={backbone!r} has no trunk for it; "
-                             f"choose one of {', '.join(LOW_LEVEL)}")
-        output_geometry(backbone, output_stride)
-        return LOW_LEVEL[backbone][1]
-    if backbone == "mobilenet":
-        return mobilenet.output_geometry(output_stride)
-    if backbone == "resnet101":
-        if output_stride != resnet.OUTPUT_STRIDE:
-            raise ValueError(f"net.output_stride={output_stride}: DeepLab-v2 ResNet-101 has output "
-                             f"stride {resnet.OUTPUT_STRIDE}")
-        return resnet.output_geometry()
-    if backbone != "vgg16":
-        raise ValueError(f"net.backbone={backbone!r}: choose one of {BACKBONES}")
-    if output_stride != OUTPUT_STRIDE:
-        raise ValueError(f"net.output_stride={output_stride}: the VGG-16 LargeFOV trunk has output "
-                         f"stride {OUTPUT_STRIDE} (other strides: net.backbone=mobilenet)")
-    return OUTPUT_STRIDE, OUTPUT_OFFSET
+def build_v3plus_head(num_classes, net, weight_decay, name):
+    """DeepLab-v3+ on `net.backbone` (head_units wide; fc_*, dropout do not apply)."""
+    return DeepLabV3Plus(num_classes, net.backbone, net.output_stride, net.width, net.head_units,
+                         V3PLUS_DROPOUT, weight_decay, net.input_size, net.aspp_rates, name=name)
 
 
-def backbone_trunk(inputs, backbone, output_stride, width, batch_norm, weight_decay, convs):
-    """(features, (stride, offset)): DeepLab's VGG-16 trunk (output stride 8 only) or MobileNet."""
-    geometry = output_geometry(backbone, output_stride)
-    if backbone == "resnet101":
-        raise ValueError("net.backbone=resnet101 comes with the ASPP head (DeepLabV2), not LargeFOV's")
-    if backbone == "mobilenet":
-        return mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride), geometry
-    return vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, POOLS, 2, convs), geometry
+def build(num_classes, net, weight_decay, name):
+    """The DeepLab net a `NetConfig` describes (`net.head` from registry.HEADS on `net.backbone`)."""
+    return registry.HEADS.load(net.head)(num_classes, net, weight_decay, name)
+
+
+def output_geometry(net):
+    """(stride, offset) of a `NetConfig`'s logits on the input (tfguided/scoremaps.py): the
+    trunk's, or for a decoder head the backbone's stride-4 features'."""
+    trunk = get_backbone(net.backbone)
+    if registry.HEADS[net.head]["decoder"]:
+        if trunk.low_level is None:
+            raise ValueError(f"net.head={net.head}: net.backbone={net.backbone} has no stride-4 features")
+        trunk.geometry(net_spec(net))
+        return trunk.low_level[1]
+    return trunk.geometry(net_spec(net))

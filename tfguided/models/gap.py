@@ -4,6 +4,8 @@ The class maps ("CAMs") are fc8 applied at every position of the last feature ma
 their spatial mean. This is GAP-then-fc8 of Table 6 with the two linear steps swapped, which
 supp. B.1 notes is the same function; it makes the class maps a layer output (`fc8`).
 
+The variants' layers are their entries in registry.SEEDERS:
+
     arch          pools after blocks 1..5             conv5 dil   fc6              fc7        out @321
     gap_lowres    2x2/2, 2x2/2, 2x2/2, 2x2/2, -       1           3x3 1024         -          21x21
     gap_highres   2x2/2, 2x2/2, 2x2/2, -, -           1           3x3 1024         3x3 1024   41x41
@@ -14,27 +16,18 @@ contradicts its own 41x41 output (see BUILD_NOTES.md).
 GAP-ROI (supp. B) replaces GAP-HighRes's sliding 3x3 fc6/fc7 by ROI pooling of every 3x3 window of
 conv5 into one bin, then 1x1 fc6/fc7: a max over each 3x3 window is a 3x3 stride-1 max pool
 (padded like Caffe's), so ROI pooling over the dense grid of windows is that pool.
-With backbone = mobilenet, GAP-HighRes's and GAP-LowRes's fc head sits on a MobileNet v1 trunk
-dilated to `output_stride` (the other two differ from them only inside the VGG trunk).
+On another backbone (registry.BACKBONES without `gap_pools`, e.g. MobileNet), GAP-HighRes's and
+GAP-LowRes's fc head sits on its trunk at `output_stride` (the other two differ from them only
+inside the VGG trunk).
 """
 
 import keras
 
-from tfguided.models import mobilenet, vgg
+from tfguided import registry
+from tfguided.models import vgg
+from tfguided.models.interface import LAST_LAYER, TrunkSpec, backbone as get_backbone
 
-MOBILENET_ARCHS = ("gap_highres", "gap_lowres")
-
-ARCHS = {
-    "gap_lowres": dict(pools=((2, 2), (2, 2), (2, 2), (2, 2), None), conv5_dilation=1,
-                       fc6=(3, 1), fc7=None),
-    "gap_highres": dict(pools=((2, 2), (2, 2), (2, 2), None, None), conv5_dilation=1,
-                        fc6=(3, 1), fc7=(3, 1)),
-    "gap_roi": dict(pools=((2, 2), (2, 2), (2, 2), None, (3, 1)), conv5_dilation=1,
-                    fc6=(1, 1), fc7=(1, 1)),
-    "gap_deeplab": dict(pools=((3, 2), (3, 2), (3, 2), (3, 1), None), conv5_dilation=2,
-                        fc6=(3, 12), fc7=(1, 1)),
-}
-CAM_LAYER = "fc8"
+CAM_LAYER = LAST_LAYER
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
@@ -44,23 +37,20 @@ class GapNet(keras.Model):
     def __init__(self, arch="gap_highres", num_classes=20, width=1.0, fc_units=1024,
                  batch_norm=False, weight_decay=5e-4, input_size=None, convs=vgg.VGG16_CONVS,
                  backbone="vgg16", output_stride=8, **kwargs):
-        if arch not in ARCHS:
-            raise ValueError(f"unknown GAP architecture {arch!r}; choose one of {sorted(ARCHS)}")
-        spec = ARCHS[arch]
+        if arch not in registry.SEEDERS.where(kind="gap"):
+            raise ValueError(f"unknown GAP architecture {arch!r}; choose one of "
+                             f"{', '.join(registry.SEEDERS.where(kind='gap'))}")
+        spec = registry.SEEDERS[arch].info
+        gap_pools = registry.BACKBONES[backbone]["gap_pools"]
+        if not gap_pools and not spec["any_trunk"]:
+            raise ValueError(f"{arch} is defined by its VGG-16 pools; with net.backbone={backbone} "
+                             f"use one of {', '.join(registry.SEEDERS.where(kind='gap', any_trunk=True))}")
+        trunk_spec = TrunkSpec(width=width, batch_norm=batch_norm, convs=tuple(convs), output_stride=output_stride,
+                               pools=spec["pools"] if gap_pools else None, conv5_dilation=spec["conv5_dilation"])
+        geometry = get_backbone(backbone).geometry(trunk_spec)
+        output_stride = geometry[0]
         inputs = keras.Input((input_size, input_size, 3), name="image")
-        if backbone == "mobilenet":
-            if arch not in MOBILENET_ARCHS:
-                raise ValueError(f"{arch} is defined by its VGG-16 pools; with net.backbone=mobilenet "
-                                 f"use one of {MOBILENET_ARCHS}")
-            x = mobilenet.mobilenet_trunk(inputs, width, weight_decay, output_stride)
-            geometry = mobilenet.output_geometry(output_stride)
-        elif backbone == "vgg16":
-            x = vgg.vgg_trunk(inputs, width, batch_norm, weight_decay, spec["pools"],
-                              spec["conv5_dilation"], convs)
-            geometry = vgg.output_geometry(spec["pools"])
-            output_stride = geometry[0]
-        else:
-            raise ValueError(f"net.backbone={backbone!r}: choose vgg16 or mobilenet")
+        x = get_backbone(backbone).trunk(inputs, trunk_spec, weight_decay)
         for name in ("fc6", "fc7"):
             if spec[name] is not None:
                 kernel, dilation = spec[name]

@@ -1,5 +1,5 @@
 """The MobileNet v1 trunk [Howard et al. 2017], dilated to an output stride, for CPU-sized nets on
-real photos (issue 4: the `voc_mini` preset, `net.backbone = mobilenet`).
+real photos (the `voc_mini` and `voc_animals` presets, `net.backbone = mobilenet`).
 
 Layers, names and arithmetic are keras.applications.MobileNet's (conv1, conv_dw_1 .. conv_pw_13,
 BatchNorm, ReLU6), so its ImageNet weights load by name; `width` is its alpha. For an output
@@ -15,6 +15,7 @@ pixel stride * i + stride - 1 for any input size (`output_geometry`).
 import keras
 
 from tfguided.models import vgg
+from tfguided.models.interface import Backbone, initialise_by_name, weights_by_name
 
 # (pointwise filters at alpha 1, depthwise stride) of blocks 1..13; conv1: 32 filters, stride 2.
 BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1), (512, 1),
@@ -86,3 +87,17 @@ def load_mobilenet(width, weights):
     return keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=width, include_top=False,
                                         weights=weights)
 
+
+
+LOW_LEVEL_STRIDE = 4  # the decoder's features: conv_pw_3, after the second stride-2 conv
+
+
+def trunk(inputs, spec, weight_decay):
+    return mobilenet_trunk(inputs, spec.width, weight_decay, spec.output_stride)
+
+
+BACKBONE = Backbone(
+    trunk=trunk, geometry=lambda spec: output_geometry(spec.output_stride),
+    low_level=("conv_pw_3_relu", cell_geometry(LOW_LEVEL_STRIDE)),
+    imagenet_weights=lambda init, width: weights_by_name("mobilenet", load_mobilenet(width, init)),
+    initialise=lambda model, weights: initialise_by_name(model, weights, "mobilenet"))

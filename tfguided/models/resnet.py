@@ -16,6 +16,7 @@ all four (supp. F: x10).
 import keras
 
 from tfguided.models import vgg
+from tfguided.models.interface import Backbone, initialise_by_name, weights_by_name
 
 BLOCKS = (("conv2", 64, 3, 1, 1), ("conv3", 128, 4, 2, 1), ("conv4", 256, 23, 1, 2),
           ("conv5", 512, 3, 1, 4))  # (stage, bottleneck width, blocks, stride, dilation)
@@ -106,3 +107,17 @@ def load_resnet101(weights):
     """keras.applications.ResNet101 without its top, from 'imagenet' or a .h5 path."""
     return keras.applications.ResNet101(include_top=False, weights=weights, input_shape=(224, 224, 3))
 
+
+
+def geometry(spec):
+    if spec.output_stride != OUTPUT_STRIDE:
+        raise ValueError(f"net.output_stride={spec.output_stride}: DeepLab-v2 ResNet-101 has output "
+                         f"stride {OUTPUT_STRIDE}")
+    return output_geometry()
+
+
+BACKBONE = Backbone(
+    trunk=lambda inputs, spec, weight_decay: resnet101_trunk(inputs, weight_decay), geometry=geometry,
+    low_level=("conv2_block3_out", output_geometry(4)),
+    imagenet_weights=lambda init, width: weights_by_name("resnet101", load_resnet101(init)),
+    initialise=lambda model, weights: initialise_by_name(model, weights, "resnet101"))

@@ -9,15 +9,14 @@ import os
 
 import numpy as np
 
-from tfguided.data import imageio, labelmap, records
-from tfguided.saliency import grabcut
-from tfguided.progress import progress_bar
+from tfguided import files
+from tfguided.data import imageio
+from tfguided.sources.boxes import box_example, write_saliency_set
 
 
 def read_label_file(path):
     """-> list of (relative image path, width, height, [N, 4] boxes)."""
-    with open(path) as f:
-        lines = [line.strip() for line in f if line.strip()]
+    lines = files.read_lines(path)
     if not lines:
         raise ValueError(f"{path}: empty label file")
     try:
@@ -43,15 +42,10 @@ def read_label_file(path):
 
 def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations, max_pixels=imageio.MAX_PIXELS):
     path = os.path.join(msra_root, "Image", rel)
-    data, h, w = imageio.read_image_file(path, max_pixels)
-    if (w, h) != (width, height):
-        raise ValueError(f"{path}: image is {w}x{h}, label file says {width}x{height}")
-    image = imageio.decode_image(data)
-    mask = grabcut.grabcut_mask(image, grabcut.mean_box(boxes), grabcut_iterations)
-    image_id = os.path.splitext(rel)[0].replace("/", "_")
-    return records.Example(id=image_id, image=data, height=h, width=w,
-                           mask=labelmap.encode_index_png(mask.astype(np.uint8)),
-                           boxes=tuple(boxes.reshape(-1)))
+    data, image = imageio.read_image(path, max_pixels)
+    if image.shape[:2] != (height, width):
+        raise ValueError(f"{path}: image is {image.shape[1]}x{image.shape[0]}, label file says {width}x{height}")
+    return box_example(os.path.splitext(rel)[0].replace("/", "_"), data, image, boxes, grabcut_iterations)
 
 
 def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_iterations=5,
@@ -62,17 +56,13 @@ def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_itera
         raise FileNotFoundError(f"{label_file}: MSRA label file missing (--label_file)")
     entries = read_label_file(label_file)
     if exclude_ids:
-        with open(exclude_ids) as f:
-            excluded = {line.strip() for line in f if line.strip()}
+        excluded = set(files.read_lines(exclude_ids))
         entries = [e for e in entries if os.path.splitext(e[0])[0].replace("/", "_") not in excluded]
     if not entries:
         raise ValueError(f"{label_file}: no image left to convert")
     if verbose:
         print(f"msra: {len(entries)} images from {msra_root}")
-    progress = progress_bar(len(entries), "image") if verbose else None
     examples = (msra_example(msra_root, *e, grabcut_iterations, max_pixels) for e in entries)
-    with records.replaced_directory(out_dir) as staging:  # out_dir untouched until it succeeded
-        split = records.write_split(staging, "train", examples, len(entries), examples_per_shard, progress)
-        manifest = records.write_manifest(staging, "msra", {"train": split}, 1, ["background", "salient"],
-                                          {"source": os.path.abspath(msra_root)})
-    return manifest
+    return write_saliency_set(out_dir, "msra", examples, len(entries), examples_per_shard,
+                              {"source": os.path.abspath(msra_root)}, verbose)
+

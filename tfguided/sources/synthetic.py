@@ -248,13 +248,18 @@ def saliency_scene(rng, size, n_annotators, clutter_prob=0.3):
     return _finish(img, rng, size), boxes
 
 
+def demo_class_names(num_classes):
+    """The demo's class names for `num_classes` target classes, background first."""
+    return ["background"] + list(TARGET_KINDS)[:num_classes]
+
+
 def generate(out_dir, cfg, rng_seed, progress=None):
     """Writes `out_dir/VOC2012` (VOC layout + image_labels.tsv + class_names.txt) and `out_dir/MSRA`.
 
     `cfg` is a `tfguided.configs.SyntheticConfig`. Returns a dict of counts.
     """
     rng = np.random.default_rng(rng_seed)
-    class_names = ["background"] + list(TARGET_KINDS)[:cfg.num_classes]
+    class_names = demo_class_names(cfg.num_classes)
     voc = os.path.join(out_dir, "VOC2012")
     for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
         os.makedirs(os.path.join(voc, sub), exist_ok=True)

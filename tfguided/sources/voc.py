@@ -25,17 +25,10 @@ LABEL_SOURCES = ("auto", "tsv", "xml", "masks")
 MISMATCHES = "label_mask_mismatches.tsv"
 
 
-def read_lines(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: file missing")
-    with open(path) as f:
-        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
-
-
 def read_image_labels(path):
     """TSV `<id>\\t<space-separated class indices>` -> {id: tuple of ints}."""
     labels = {}
-    for n, line in enumerate(read_lines(path), 1):
+    for n, line in enumerate(files.read_lines(path, comments=True), 1):
         image_id, _, classes = line.partition("\t")
         try:
             labels[image_id] = tuple(sorted(int(c) for c in classes.split()))
@@ -46,7 +39,7 @@ def read_image_labels(path):
 
 
 def read_id_list(path):
-    ids = read_lines(path)
+    ids = files.read_lines(path, comments=True)
     seen = set()
     for image_id in ids:
         if image_id in seen:
@@ -217,6 +210,12 @@ def check_splits(ids_by_split, voc_root):
                                  f"{shared[:3]}): an image would be trained on and scored on")
 
 
+def source_class_names(voc_root):
+    """The folder's class names, background first: `class_names.txt` if present, else VOC's 21."""
+    path = os.path.join(voc_root, "class_names.txt")
+    return files.read_lines(path) if os.path.exists(path) else list(labelmap.VOC_CLASSES)
+
+
 def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_from="auto",
             examples_per_shard=500, verbose=True, sbd_root=None, max_pixels=imageio.MAX_PIXELS,
             classes_subset=""):
@@ -239,8 +238,7 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
         if "train_aug" not in splits and verbose:
             print(f"voc: warning: --sbd_root given but not --splits=train_aug: SBD only adds masks "
                   f"to the listed splits {list(splits)}")
-    names_path = os.path.join(voc_root, "class_names.txt")
-    source_names = read_lines(names_path) if os.path.exists(names_path) else list(labelmap.VOC_CLASSES)
+    source_names = source_class_names(voc_root)
     class_names = classes.parse_subset(classes_subset, source_names)
     table = classes.remap_table(source_names, class_names) if classes_subset else None
     labels_from, labels_tsv = resolve_label_source(voc_root, labels_from, labels_tsv)
@@ -273,7 +271,8 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
                   f"mask's classes (the labels are used); listed in {os.path.join(out_dir, MISMATCHES)}")
         manifest = records.write_manifest(
             staging, "voc", entries, len(class_names) - 1, class_names,
-            {"source": os.path.abspath(voc_root), "sbd_source": sbd_root and os.path.abspath(sbd_root),
+            {"role": "target", "source": os.path.abspath(voc_root), "sbd_source": sbd_root and os.path.abspath(sbd_root),
              "labels_source": labels_tsv or labels_from, "classes_subset": classes_subset,
              "label_mask_mismatches": len(mismatches)})
     return manifest
+

@@ -1,4 +1,4 @@
-"""The stages of Figure 2 as a small DAG (DESIGN.md §2), orchestration only; may import anything in
+"""The stages of Figure 2 as a small DAG (README.md "What happens"), orchestration only; may import anything in
 tfguided. One entry per stage in table.py; asking for one builds what it needs (pipeline.py).
 
     data --> seeder ----\\

@@ -13,20 +13,19 @@ import json
 import os
 import time
 
-from tfguided import configs, files
-from tfguided.data import records
+from tfguided import configs, files, registry
+from tfguided.data import classes, records
 from tfguided.stages import table
 from tfguided.train.strategy import is_chief, make_strategy, worker_task
 
 DONE = "done.json"
-NOT_IN_NAMES = ("guide.strategy", "guide.panels", "evaluate.panels", "segmenter.monitor_images")
 
 
 @dataclasses.dataclass
 class Context:
     config: configs.Config
     workdir: str
-    data_dir: str = None      # converted data (voc/, msra/); None: generate the demo data
+    data_dir: str = None      # converted data (target/, saliency/, or a target set); None: the data stage makes it
     strategy_name: str = "mirrored"
     _strategy: list = dataclasses.field(default_factory=list)  # made once, shared by every round's context
 
@@ -36,6 +35,26 @@ class Context:
         self.generate_data = self.data_dir is None
         if self.data_dir is None:
             self.data_dir = os.path.join(self.workdir, self.stage_name("data"))
+        self.fit_to_data()
+        self.check_classes()
+
+    def fit_to_data(self):
+        """The config (and the preset it is named against) fitted to the converted data when
+        they take something from it: num_classes 0, train.epochs > 0 (configs.fitted_to_data)."""
+        takes = self.config.num_classes == 0 or any(
+            getattr(self.config, s).train.epochs > 0 for s in ("seeder", "classifier", "saliency", "segmenter"))
+        if not takes:
+            return
+        if not os.path.exists(os.path.join(self.target_dir, records.MANIFEST)):
+            raise ValueError(f"preset {self.config.preset!r} takes its classes and schedules from the converted "
+                             f"data: give it with --data_dir (python -m tfrecords_tools folder ... --out=DIR)")
+        manifest = records.read_manifest(self.target_dir)
+        target = manifest["splits"][self.config.data.train_split]["count"]
+        images = {"seeder": target, "classifier": target, "segmenter": target}
+        if os.path.exists(os.path.join(self.saliency_dir, records.MANIFEST)):
+            images["saliency"] = records.split_count(self.saliency_dir, "train")
+        self.config = configs.fitted_to_data(self.config, manifest["num_classes"], images)
+        self.defaults = configs.fitted_to_data(self.defaults, manifest["num_classes"], images)
 
     @property
     def guide_strategy(self):
@@ -67,18 +86,19 @@ class Context:
         return self.strategy_name != "multi_worker" or is_chief(self.strategy())
 
     def wait_done(self, stage, poll=2.0, log=print):
-        """Waits until the chief has finished `stage` here (its done.json; for data, the
-        manifests); returns its results."""
+        """Waits until the chief has finished `stage` here (its done.json; for the data stage, the
+        manifests of the sets this run reads); returns its results."""
+        writes_data = table.stage(stage).writes_data
         ready = ((lambda: all(os.path.exists(os.path.join(d, records.MANIFEST)) for d in
-                              [self.voc_dir] + ([self.msra_dir] if self.needs_msra else [])))
-                 if stage == "data" else lambda: self.is_done(stage))
+                              [self.target_dir] + ([self.saliency_dir] if self.needs_saliency_set else [])))
+                 if writes_data else lambda: self.is_done(stage))
         last = 0.0
         while not ready():
             if time.time() - last > 60:
                 log(f"[{stage}] worker {worker_task(self.strategy())}: waiting for the chief")
                 last = time.time()
             time.sleep(poll)
-        return {} if stage == "data" else self.results(stage)
+        return {} if writes_data else self.results(stage)
 
     def global_batch(self, train_cfg):
         """train.batch_size is per replica; tf.data batches the global batch, Keras splits it."""
@@ -106,30 +126,54 @@ class Context:
         return name
 
     def stage_dir(self, stage):
-        if stage == "data":
+        if table.stage(stage).writes_data:
             return self.data_dir
         return os.path.join(self.workdir, self.stage_name(stage))
 
     @property
-    def voc_dir(self):
-        return os.path.join(self.data_dir, "voc")
+    def target_dir(self):
+        """The converted target set: --data_dir itself if it is one (a converter's --out), else
+        its `target/` folder (`voc/` in data converted before the roles had names)."""
+        return _role_dir(self.data_dir, "target")
 
     @property
-    def msra_dir(self):
-        return os.path.join(self.data_dir, "msra")
+    def saliency_dir(self):
+        """The converted saliency set: --data_dir's `saliency/` folder (`msra/` before)."""
+        return _role_dir(self.data_dir, "saliency")
+
+    def check_classes(self):
+        """Refuses, by name, a data.classes that the data cannot give: names the source to be
+        converted lacks, or converted data whose classes are other ones (never silently used)."""
+        spec = self.config.data.classes
+        if not spec:
+            return
+        wanted = configs.class_names(spec)
+        if os.path.exists(os.path.join(self.target_dir, records.MANIFEST)):
+            have = records.read_manifest(self.target_dir)["class_names"][1:]
+            if have != wanted:
+                raise ValueError(f"data.classes={spec}: {self.target_dir} was converted with the classes "
+                                 f"{','.join(have)}; convert the data with --classes={','.join(wanted)} "
+                                 f"or drop the override")
+        elif self.generate_data:
+            source = registry.SOURCES.load(self.config.data.target_source)
+            if source.class_names is not None:
+                try:
+                    classes.parse_subset(spec, source.class_names(self.config.data))
+                except ValueError as e:
+                    raise ValueError(f"data.classes={spec}: {e}") from None
 
     def class_names(self):
-        manifest = records.read_manifest(self.voc_dir)
+        manifest = records.read_manifest(self.target_dir)
         if manifest["num_classes"] != self.config.num_classes:
-            raise ValueError(f"{self.voc_dir}: the data has {manifest['num_classes']} classes but preset "
+            raise ValueError(f"{self.target_dir}: the data has {manifest['num_classes']} classes but preset "
                              f"{self.config.preset!r} expects {self.config.num_classes}; pick the "
                              f"matching --preset or --override=num_classes=N")
         return manifest["class_names"]
 
     @property
-    def needs_msra(self):
-        """The saliency set is needed only to train the saliency net (not for --saliency=mbd)."""
-        return self.config.saliency.method == "net"
+    def needs_saliency_set(self):
+        """Whether the saliency method reads the saliency set (the paper's net; MB+ does not)."""
+        return registry.SALIENCY[self.config.saliency.method]["saliency_set"]
 
     def data_fingerprint(self, stage):
         """sha256 of the content of the data `stage` was trained or built from (voc, msra or both):
@@ -194,7 +238,30 @@ def describe(results):
     return json.dumps(results, indent=2, sort_keys=True)
 
 
-LOCATION_FIELDS = ("data.voc_root", "data.labels_tsv", "data.msra_root")
+# Where the data came from: the data fingerprint's business, never compared by value (fields of
+# older versions included, under their names then).
+LOCATION_FIELDS = ("data.target_source", "data.target_root", "data.labels_tsv", "data.saliency_source",
+                   "data.saliency_root", "data.voc_root", "data.msra_root")
+LEGACY_DATA_FOLDERS = {"target": "voc", "saliency": "msra"}
+
+
+def _role_dir(data_dir, role):
+    if _role(data_dir) == role:
+        return data_dir
+    for name in (role, LEGACY_DATA_FOLDERS[role]):
+        if os.path.exists(os.path.join(data_dir, name, records.MANIFEST)):
+            return os.path.join(data_dir, name)
+    return os.path.join(data_dir, role)
+
+
+def _role(directory):
+    """The role of the converted set in `directory` (its manifest's; manifests from before roles
+    were recorded: msra is the saliency set, any other the target set), or None if there is none."""
+    path = os.path.join(directory, records.MANIFEST)
+    if not os.path.exists(path):
+        return None
+    manifest = files.read_json(path)
+    return manifest.get("role") or ("saliency" if manifest.get("kind") == "msra" else "target")
 
 
 def _comparable(key, value):
@@ -216,7 +283,7 @@ def _renamed(tree):
 
 def _relevant(values, sections):
     """The {dotted.field: value} items under `sections` (sections or single fields), sorted."""
-    return {k: v for k, v in sorted(values.items()) if k not in NOT_IN_NAMES
+    return {k: v for k, v in sorted(values.items()) if k not in table.NOT_IN_NAMES
             and any(k == s or k.startswith(s + ".") for s in sections)}
 
 

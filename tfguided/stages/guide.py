@@ -1,10 +1,11 @@
 """Stage `guide`: seeds and/or saliency -> guide labels for every training image (§5, supp. E).
 
-The strategies (`--guide`) and the per-image labelling live in tfguided/guide/label.py; this
-stage orchestrates. In a self-training round (self_training.rounds > 1, issue 14) the guide comes from
-the previous round's segmenter instead (tfguided/guide/self_training.py, `relabelled`). Each strategy needs only its inputs: the seeder for seeds/g2/oracle, the
-saliency (net, or the saliency stage's MB+ maps with --saliency=mbd) for g0/g1/g2, the
-classifier for g1.
+The labellers (`--guide`) are registry.GUIDES' entries, run per image by tfguided/guide/label.py;
+this stage orchestrates. In a self-training round (self_training.rounds > 1) the guide comes
+from the previous round's segmenter instead (tfguided/guide/self_training.py, `relabelled`).
+Each labeller gets only what its entry needs: the seeder's class maps, the saliency (the
+saliency method's probabilities, or the maps its stage wrote: registry.SALIENCY), the
+classifier's scores, the ground truth.
 
 The networks run in TensorFlow, batched: the seeder at its input size (as trained), the saliency
 net on the images at their own size times saliency.net.scale (as trained on crops), padded
@@ -22,17 +23,17 @@ import os
 
 import tensorflow as tf
 
-from tfguided import files, parallel
+from tfguided import crf, files, parallel, registry
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
-from tfguided.guide.label import GUIDE_NEEDS, label_args, label_example, make_guide
+from tfguided.guide.label import label_args, label_example
 from tfguided.guide.self_training import relabel
-from tfguided.inference import fixed_size_fn, probabilities_fn, seeder_maps_fn
+from tfguided.inference import fixed_size_fn, seeder_maps_fn
 from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
 from tfguided.saliency.foreground import saliency_foreground
 from tfguided.scoremaps import resized_geometry
-from tfguided.stages.evaluate import full_size_predictions
+from tfguided.stages.predictions import full_size_predictions
 from tfguided.train import loop
 
 
@@ -43,28 +44,19 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
-def saliency_probabilities_fn(ctx):
-    """The trained saliency net as a probabilities function at the input's size: run at
-    saliency.net.scale (as trained) with guide.saliency_tta's test-time views. On padded batches
-    a mirrored view sees the padding on the other side of the image."""
-    tta = ctx.config.guide.saliency_tta
-    return probabilities_fn(loop.load_model(ctx.stage_dir("saliency")), ctx.config.saliency.net.scale,
-                            tta.scales, tta.flip)
-
-
 def network_outputs(ctx, split, batch_size=16):
     """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
     decoded or None), and what the guide strategy's networks give it: the seeder's class maps
     with their geometry on the image, the saliency (probabilities, or the MB+ map's path). The
     networks run batched in this process; None for a network the strategy does not use."""
-    needs = GUIDE_NEEDS[ctx.config.guide.strategy]
+    needs = registry.GUIDES[ctx.config.guide.strategy]["needs"]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     seed_tta = ctx.config.guide.seed_tta
     size = ctx.config.seeder.net.input_size
     cam_fn = seeder_maps_fn(seeder, size, seed_tta.scales, seed_tta.flip) if seeder else None
-    saliency_method = ctx.config.saliency.method if "saliency" in needs else None
-    saliency_fn = saliency_probabilities_fn(ctx) if saliency_method == "net" else None
-    batches = pipelines.image_batches(ctx.voc_dir, split, batch_size, size, full_size=saliency_fn is not None)
+    method = registry.SALIENCY.load(ctx.config.saliency.method) if "saliency" in needs else None
+    saliency_fn = method.probabilities_fn(ctx) if method else None
+    batches = pipelines.image_batches(ctx.target_dir, split, batch_size, size, full_size=saliency_fn is not None)
     for batch in batches:
         cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
         saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
@@ -79,8 +71,9 @@ def network_outputs(ctx, split, batch_size=16):
                 "cams": None if cams is None else cams[j],
                 "cam_geometry": (resized_geometry(seeder.output_stride, seeder.output_offset, size,
                                                   (height, width)) if seeder else None),
-                "saliency": (mbd.map_path(ctx.stage_dir("saliency"), image_id) if saliency_method == "mbd"
-                             else None if saliency is None else saliency[j, :height, :width]),
+                "saliency": (None if method is None
+                             else method.map_path(ctx.stage_dir("saliency"), image_id) if saliency is None
+                             else saliency[j, :height, :width]),
             }
 
 
@@ -93,16 +86,17 @@ def labelled(ctx, split, batch_size=16):
     """
     guide_cfg = ctx.config.guide
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
-                if "classifier" in GUIDE_NEEDS[guide_cfg.strategy] else None)
+                if "classifier" in registry.GUIDES[guide_cfg.strategy]["needs"] else None)
     labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, batch_size),
                                      functools.partial(label_args, guide_cfg=guide_cfg),
                                      in_flight=3 * batch_size)
     for item, (guide, seeds, fg) in labelling:
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
         item.update(guide=guide, seeds=seeds, foreground=fg)
-        if guide_cfg.strategy == "g1":
-            item["guide"] = make_guide(imageio.decode_image(item["image"], item["id"]), item["labels"],
-                                       seeds, fg, guide_cfg, item["id"], score_fn)
+        if score_fn is not None:  # a labeller needing the classifier runs here, beside the classifier
+            image = imageio.decode_image(item["image"], item["id"])
+            item["guide"] = registry.GUIDES.load(guide_cfg.strategy)(image, item["labels"], seeds, fg, guide_cfg,
+                                                                     item["id"], score_fn)
         yield item
 
 
@@ -118,10 +112,9 @@ def relabelled(ctx, split):
             yield {"id": image_id, "image": ex["image"], "labels": ex["labels"][ex["labels"] > 0],
                    "mask_png": ex["mask"], "gt": gt, "pixels": image, "probs": probs}
 
-    crf = cfg.guide.crf
+    crf_settings = crf.settings(cfg.guide.crf)
     stream = parallel.ordered_map(relabel, predicted(), lambda item: (
-        item["pixels"], item["probs"], item["labels"], cfg.self_training.min_confidence, crf.params,
-        crf.iterations, crf.downscale))
+        item["pixels"], item["probs"], item["labels"], cfg.self_training.min_confidence, *crf_settings))
     for item, guide in stream:
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
         item.update(guide=guide, seeds=None, foreground=None)
@@ -129,24 +122,25 @@ def relabelled(ctx, split):
 
 
 def saliency_quality(ctx, batch_size=16):
-    """§5.1's saliency figures on the eval split (feature row 6): the saliency foreground at
+    """§5.1's saliency figures on the eval split: the saliency foreground at
     guide.saliency_fraction against the ground-truth objects, per image, as mean fg IoU and the
-    share of images above 0.6 (percent), for the trained saliency net (`val_saliency_net_*`) and
-    for MB+ (`val_saliency_mbd_*`, the hand-crafted reference, always). {} without ground truth."""
+    share of images above 0.6 (percent), for the saliency method when it gives probabilities
+    (`val_saliency_<method>_*`) and for MB+ (`val_saliency_mbd_*`, the hand-crafted reference,
+    always). {} without ground truth."""
     cfg = ctx.config
-    split, fraction = cfg.data.eval_split, cfg.guide.saliency_fraction
-    net_fn = saliency_probabilities_fn(ctx) if cfg.saliency.method == "net" else None
-    stats = {"net": metrics.SaliencyStats(), "mbd": metrics.SaliencyStats()}
+    split, fraction, name = cfg.data.eval_split, cfg.guide.saliency_fraction, cfg.saliency.method
+    net_fn = registry.SALIENCY.load(name).probabilities_fn(ctx)
+    stats = {name: metrics.SaliencyStats(), "mbd": metrics.SaliencyStats()}
     images = []
-    for batch in pipelines.image_batches(ctx.voc_dir, split, batch_size, cfg.seeder.net.input_size):
+    for batch in pipelines.image_batches(ctx.target_dir, split, batch_size, cfg.seeder.net.input_size):
         probs = net_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy() if net_fn else None
         for j, (image, mask, (height, width)) in enumerate(zip(*(batch[k].numpy() for k in ("image", "mask", "shape")))):
             if not mask:
-                return {}
+                continue
             gt = labelmap.decode_label_png(mask)
             images.append((image, gt))
             if net_fn:
-                stats["net"].add(gt, saliency_foreground(probs[j, :height, :width], fraction))
+                stats[name].add(gt, saliency_foreground(probs[j, :height, :width], fraction))
     for (_, gt), saliency in parallel.ordered_map(mbd.image_saliency, images, lambda item: (item[0],)):
         stats["mbd"].add(gt, saliency_foreground(saliency, fraction))
     return {k: v for name, s in stats.items() for k, v in s.results(f"val_saliency_{name}_").items()}
@@ -161,7 +155,7 @@ def panel_items(item):
 
 def run(ctx, out_dir):
     cfg = ctx.config
-    count = records.read_manifest(ctx.voc_dir)["splits"][cfg.data.train_split]["count"]
+    count = records.split_count(ctx.target_dir, cfg.data.train_split)
     class_names = ctx.class_names()
     stats = metrics.GuideStats(cfg.num_classes + 1)
     panel_list = []
@@ -187,13 +181,15 @@ def run(ctx, out_dir):
     split = records.write_split(out_dir, "train", examples(), count, cfg.data.examples_per_shard,
                                 progress_bar(count, "image"))
     results = {"images": count, **stats.results()}
-    if "saliency" in GUIDE_NEEDS[cfg.guide.strategy] and not self_training:
-        print(f"guide: saliency quality on the {cfg.data.eval_split} images (net and MB+)")
+    if "saliency" in registry.GUIDES[cfg.guide.strategy]["needs"] and not self_training:
+        print(f"guide: saliency quality on the {cfg.data.eval_split} images ({cfg.saliency.method} and MB+)")
         results.update(saliency_quality(ctx))
     if len(results) > 1:
         files.atomic_write_json(os.path.join(out_dir, "quality.json"), results)
         print("guide: supervision quality vs ground truth (percent): " +
               ", ".join(f"{k}={v:.1f}" for k, v in results.items() if k != "images"))
+    else:
+        print(f"guide: no masks: quality not measured (the panels are in {os.path.join(out_dir, 'panels')})")
     records.write_manifest(out_dir, "guide", {"train": split}, cfg.num_classes, class_names,
                            {"guide": cfg.guide.strategy, "round": cfg.self_training.rounds})
     panels.write_tensorboard(os.path.join(out_dir, "logs"), "guide_panels", panel_list)

@@ -5,6 +5,7 @@ import shutil
 import time
 
 from tfguided import files
+from tfguided.models.interface import LAST_LAYER
 from tfguided.stages import summaries, table
 from tfguided.stages.context import Context, describe
 from tfguided.stages.table import dependencies, trains_a_network
@@ -13,6 +14,12 @@ from tfguided.train.strategy import worker_task
 LOG = "log.txt"  # each stage's console output, appended run after run
 
 STAGES = tuple(table.STAGES)  # the CLI's --stage choices
+target_stage = table.target_stage
+
+
+def stage_help():
+    """'name = what it makes; ...' of every stage, for --help."""
+    return "; ".join(f"{entry.name} = {entry.doc}" for entry in table.TABLE)
 
 
 def ensure(ctx, stage, log=print):
@@ -23,8 +30,12 @@ def ensure(ctx, stage, log=print):
         ensure(ctx.previous_round(), dep, log)
     if not ctx.is_chief:
         return ensure_as_worker(ctx, stage, log)
-    if stage == "data":
-        return table.RUN_DATA(ctx)
+    entry = table.stage(stage)
+    if entry.writes_data:
+        if not ctx.generate_data:
+            return entry.runner(ctx)
+        with files.exclusive_lock(ctx.data_dir, f"stage {stage}"):
+            return entry.runner(ctx)
     directory = ctx.stage_dir(stage)
     if ctx.is_done(stage):
         log(f"[{stage}] reusing {directory}")
@@ -59,11 +70,12 @@ def ensure_as_worker(ctx, stage, log):
     return ctx.wait_done(stage, log=log)
 
 
-def dry_run(config, stage):
+def dry_run(config, stage, data_dir=None):
     """The resolved configuration and a summary of every network `stage` builds, as text; with
-    self-training rounds, each round's guide and segmenter directories in build order."""
+    self-training rounds, each round's guide and segmenter directories in build order. The
+    classes are checked against the data where it is known (`data_dir`, or the source to convert)."""
     lines = [config.to_json(), ""]
-    ctx = Context(config, workdir="<dry run>")
+    ctx = Context(config, workdir="<dry run>", data_dir=data_dir)
     rounds = [ctx]
     while rounds[0].config.self_training.rounds > 1:
         rounds.insert(0, rounds[0].previous_round())
@@ -74,8 +86,8 @@ def dry_run(config, stage):
         model = table.stage(name).build(config)
         if model is None:
             continue  # nothing to build: a baseline seeder, or MB+ saliency
-        outputs = {layer.name: tuple(layer.output.shape) for layer in model.layers if layer.name == "fc8"}
+        outputs = {layer.name: tuple(layer.output.shape) for layer in model.layers if layer.name == LAST_LAYER}
         lines.append(f"{name}: {model.name}, input {tuple(model.input.shape)}, output "
-                     f"{tuple(model.output.shape)}, fc8 {outputs.get('fc8')}, "
+                     f"{tuple(model.output.shape)}, {LAST_LAYER} {outputs.get(LAST_LAYER)}, "
                      f"{model.count_params():,} parameters")
     return "\n".join(lines)

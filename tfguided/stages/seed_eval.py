@@ -12,10 +12,9 @@ import os
 
 import numpy as np
 
-from tfguided import files
+from tfguided import files, registry
 from tfguided.data import imageio, records
 from tfguided.eval import panels, plots, seed_metrics
-from tfguided.seeds.backprop import METHODS as BACKPROP_SEEDERS
 from tfguided.stages.seed_maps import class_maps, write_seed_panels
 
 def table1_markdown(rows):
@@ -31,16 +30,16 @@ def table1_markdown(rows):
 def run(ctx, out_dir):
     cfg = ctx.config
     split = cfg.data.eval_split
-    count = records.read_manifest(ctx.voc_dir)["splits"][split]["count"]
+    count = records.split_count(ctx.target_dir, split)
     pr = seed_metrics.SeedPR(cfg.num_classes)
     name = cfg.seeder.arch
     print(f"seed_eval: {name} on {count} {split} images")
     for image_id, image, labels, gt, maps in class_maps(ctx, split):
         if gt is None:
-            raise ValueError(f"{ctx.voc_dir}: {split} image {image_id!r} has no ground truth")
+            raise ValueError(f"{ctx.target_dir}: {split} image {image_id!r} has no ground truth")
         pr.add(maps, labels, gt)
     curves = pr.curves()
-    trained = "classifier" if cfg.seeder.arch in BACKPROP_SEEDERS else "seeder"
+    trained = "classifier" if registry.SEEDERS[cfg.seeder.arch]["kind"] == "backprop" else "seeder"
     results = {**seed_metrics.mean_precision(curves), "map": ctx.results(trained).get("val_map"),
                "images": count}
     files.atomic_write_json(os.path.join(out_dir, "pr_curves.json"),

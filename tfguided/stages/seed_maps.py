@@ -9,6 +9,7 @@ import os
 import cv2
 import numpy as np
 
+from tfguided import crf, registry
 from tfguided.data import imageio, labelmap, pipelines
 from tfguided.eval import panels
 from tfguided.inference import seeder_maps_fn
@@ -22,13 +23,14 @@ def class_maps(ctx, split, limit=None):
     """Yields (id, RGB image, labels, ground truth, normalised maps [H, W, L]) for the images of
     `split` (the first `limit`), from the configured seeder."""
     cfg = ctx.config
-    if cfg.seeder.arch == "mean_shape":
+    kind = registry.SEEDERS[cfg.seeder.arch]["kind"]
+    if kind == "baseline":
         mean = np.load(os.path.join(ctx.stage_dir("seeder"), mean_shape.FILE))
         no_network = lambda batch: [None] * len(batch["id"])
         for image_id, image, labels, gt, _ in _batched(ctx, split, limit, 8, no_network):
             yield image_id, image, labels, gt, mean_shape.class_maps(mean, labels, image.shape[:2])
         return
-    if cfg.seeder.arch in backprop.METHODS:
+    if kind == "backprop":
         yield from _backprop_maps(ctx, split, limit)
         return
     seeder = loop.load_model(ctx.stage_dir("seeder"))
@@ -43,7 +45,7 @@ def class_maps(ctx, split, limit=None):
 def _batched(ctx, split, limit, size, network_fn):
     """(id, image, labels, gt, network output) per image, the network run on batches at `size`."""
     n = 0
-    for batch in pipelines.image_batches(ctx.voc_dir, split, 16, size, full_size=False):
+    for batch in pipelines.image_batches(ctx.target_dir, split, 16, size, full_size=False):
         if limit is not None and n >= limit:
             return
         outputs = network_fn(batch)
@@ -78,8 +80,7 @@ def _backprop_maps(ctx, split, limit):
 
     for image_id, image, labels, gt, signal_maps in _batched(ctx, split, limit, size, per_label_signals):
         yield image_id, image, labels, gt, backprop.localisation_maps(
-            image, signal_maps, ctx.config.seeder.crf.params, ctx.config.seeder.crf.iterations,
-            ctx.config.seeder.crf.downscale)
+            image, signal_maps, *crf.settings(ctx.config.seeder.crf))
 
 
 def heatmap(maps):

@@ -10,14 +10,14 @@ import os
 
 import numpy as np
 
-from tfguided import files
+from tfguided import files, registry
 from tfguided.data import labelmap, pipelines, records
 from tfguided.eval import metrics
 from tfguided.inference import fixed_size_fn
 from tfguided.models.classifier import VggClassifier
-from tfguided.models import pretrained
 from tfguided.models.gap import GapNet
 from tfguided.seeds import mean_shape
+from tfguided.stages import training
 from tfguided.train import loop, losses
 
 
@@ -40,26 +40,22 @@ def build_classifier(cfg, num_classes):
 BUILDERS = {"seeder": build, "classifier": build_classifier}
 
 
-def training_batches(ctx, section):
+def training_data(ctx, section):
+    """A classifier's examples (training.batches): the training images resized to its input,
+    with their image labels."""
     cfg = ctx.config
-    net, train = getattr(cfg, section).net, getattr(cfg, section).train
-    return pipelines.training_dataset(
-        ctx.voc_dir, cfg.data.train_split,
-        pipelines.classification_example(cfg.num_classes, net.input_size, train=True),
-        ctx.global_batch(train), train.rng_seed)
+    size = getattr(cfg, section).net.input_size
+    return (ctx.target_dir, cfg.data.train_split, pipelines.classification_example(cfg.num_classes, size, train=True),
+            None)
 
 
 def train_classifier(ctx, out_dir, section):
     cfg, num_classes = ctx.config, ctx.config.num_classes
-    net = getattr(cfg, section).net
-    weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
-    model, history = loop.train(out_dir, section,
-                                lambda: pretrained.initialise(BUILDERS[section](cfg, num_classes), weights),
-                                losses.multilabel_loss(), lambda: training_batches(ctx, section),
-                                getattr(cfg, section).train, ctx.strategy())
+    model, history = training.fit(ctx, section, out_dir, lambda: BUILDERS[section](cfg, num_classes),
+                                  losses.multilabel_loss(), training_data(ctx, section))
     if not ctx.is_chief:
         return loop.train_results(history)  # the rest is the chief's
-    val_map = classification_map(model, ctx.voc_dir, cfg.data.eval_split, num_classes,
+    val_map = classification_map(model, ctx.target_dir, cfg.data.eval_split, num_classes,
                                  getattr(cfg, section).net.input_size)
     print(f"{section}: classification mAP on {cfg.data.eval_split}: {val_map:.1f}")
     return {**loop.train_results(history), "val_map": val_map}
@@ -68,7 +64,7 @@ def train_classifier(ctx, out_dir, section):
 def fit_mean_shape(ctx, out_dir):
     """The centre mean shape baseline's "training": the mean ground-truth class mask."""
     mean = mean_shape.MeanShape()
-    for ex in records.iterate_numpy(ctx.voc_dir, ctx.config.data.train_split):
+    for ex in records.iterate_numpy(ctx.target_dir, ctx.config.data.train_split):
         if ex["mask"]:
             mean.add(labelmap.decode_label_png(ex["mask"], ex["id"].decode()))
     with files.atomic_path(os.path.join(out_dir, mean_shape.FILE)) as tmp:
@@ -81,7 +77,7 @@ def run(ctx, out_dir):
     """GAP seeders are trained; the mean shape baseline is computed. Seed panels depend on
     guide.tau, so they are drawn by seed_eval (and the guide's panels), not here: a tau override
     reuses the seeder."""
-    if ctx.config.seeder.arch == "mean_shape":
+    if registry.SEEDERS[ctx.config.seeder.arch]["kind"] == "baseline":
         return fit_mean_shape(ctx, out_dir)
     return train_classifier(ctx, out_dir, "seeder")
 

@@ -3,8 +3,12 @@
 With segmenter.crf_loss = deeplab | sec, SEC's constrain-to-boundary loss is added (supp. C).
 """
 
+import tensorflow as tf
+
+from tfguided import registry
 from tfguided.data import pipelines, records
-from tfguided.models import deeplab, pretrained
+from tfguided.models import deeplab
+from tfguided.stages import training
 from tfguided.train import loop, losses
 from tfguided.train.crf_loss import ConstrainToBoundary
 from tfguided.train.monitor import ValMiou
@@ -16,17 +20,15 @@ def build(cfg, num_classes):
 
 def training_source(ctx):
     """(directory, split) of the labels to train on: the guide shards, or the ground truth."""
-    if ctx.guide_strategy == "gt":
-        return ctx.voc_dir, ctx.config.data.train_split
+    if ctx.guide_strategy == registry.GROUND_TRUTH:
+        return ctx.target_dir, ctx.config.data.train_split
     return ctx.stage_dir("guide"), "train"
 
 
-def training_batches(ctx):
-    cfg = ctx.config.segmenter
-    data_dir, split = training_source(ctx)
-    return pipelines.training_dataset(
-        data_dir, split, pipelines.segmentation_example(cfg.net.input_size, train=True, scale=cfg.net.scale),
-        ctx.global_batch(cfg.train), cfg.train.rng_seed)
+def training_data(ctx):
+    """The segmenter's examples (training.batches): crops of the labelled images at net.scale."""
+    net = ctx.config.segmenter.net
+    return (*training_source(ctx), pipelines.segmentation_example(net.input_size, train=True, scale=net.scale), None)
 
 
 def crf_loss_wrapper(cfg):
@@ -39,13 +41,9 @@ def crf_loss_wrapper(cfg):
 
 def run(ctx, out_dir):
     cfg = ctx.config
-    net = cfg.segmenter.net
-    loss = losses.segmentation_loss(net)
-    weights = pretrained.imagenet_weights(net.init, net.backbone, net.width)
-    build_model = lambda: pretrained.initialise(build(cfg, cfg.num_classes), weights)
-    _, history = loop.train(out_dir, "segmenter", build_model, loss,
-                            lambda: training_batches(ctx), cfg.segmenter.train, ctx.strategy(),
-                            wrap=crf_loss_wrapper(cfg), monitors=monitors(ctx))
+    _, history = training.fit(ctx, "segmenter", out_dir, lambda: build(cfg, cfg.num_classes),
+                              losses.segmentation_loss(cfg.segmenter.net), training_data(ctx),
+                              wrap=crf_loss_wrapper(cfg), monitors=monitors(ctx))
     results = {**loop.train_results(history), "trained_on": training_source(ctx)[0]}
     if "val_miou" in history:
         results["val_miou_crops"] = history["val_miou"][-1]
@@ -53,10 +51,13 @@ def run(ctx, out_dir):
 
 
 def monitors(ctx):
-    """The val-mIoU callback on fixed crops of the first segmenter.monitor_images eval images."""
+    """The val-mIoU callback on fixed crops of the first segmenter.monitor_images eval images
+    that have ground truth (none: no val_miou is logged)."""
     cfg = ctx.config.segmenter
     if cfg.monitor_images <= 0:
         return ()
-    crops = records.dataset(ctx.voc_dir, ctx.config.data.eval_split).take(cfg.monitor_images).map(
+    masked = records.dataset(ctx.target_dir, ctx.config.data.eval_split).filter(
+        lambda ex: tf.strings.length(ex["mask"]) > 0)
+    crops = masked.take(cfg.monitor_images).map(
         pipelines.segmentation_example(cfg.net.input_size, train=False, scale=cfg.net.scale)).batch(16).cache()
     return (lambda net: ValMiou(net, crops, ctx.config.num_classes + 1),)

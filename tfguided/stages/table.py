@@ -10,8 +10,7 @@ covers, the CLI's --stage choices and the dry run's networks. A new stage is one
 
 import dataclasses
 
-from tfguided.guide.label import GUIDE_NEEDS
-from tfguided.seeds import backprop
+from tfguided import registry
 from tfguided.stages import data, evaluate, export, guide, saliency, seed_eval, seeder, segmenter
 
 
@@ -26,7 +25,9 @@ def _always(ctx):
 @dataclasses.dataclass(frozen=True)
 class Stage:
     name: str
+    doc: str                # what it makes, for --help
     reads: tuple            # config sections, or section.field read for this stage's own artifacts only
+    unnamed: tuple = ()     # fields it reads that never name a directory (how many panels, what to watch)
     after: tuple = ()       # every stage it may need: their sections are part of its own
     needs: object = None    # ctx -> the stages this run needs first (default: all of `after`)
     data: object = None     # ctx -> the converted data directories it reads itself
@@ -34,14 +35,17 @@ class Stage:
     runner: object = None   # (ctx, out_dir) -> results dict
     build: object = None    # config -> its Keras network, or None when there is none to build
     previous_round: object = None  # ctx -> the stages of the previous self-training round it needs
+    then: str = None        # asking for this stage builds that one after it (segmenter: its evaluation)
+    writes_data: bool = False  # the data stage: writes the data directories (done once their manifests
+                               # are there), not a stage directory of its own
 
 
-def _voc(ctx):
-    return [ctx.voc_dir]
+def _target(ctx):
+    return [ctx.target_dir]
 
 
-def _voc_and_saliency_set(ctx):
-    return [ctx.voc_dir] + ([ctx.msra_dir] if ctx.needs_msra else [])
+def _target_and_saliency_sets(ctx):
+    return [ctx.target_dir] + ([ctx.saliency_dir] if ctx.needs_saliency_set else [])
 
 
 def _saliency_needs(ctx):
@@ -49,20 +53,20 @@ def _saliency_needs(ctx):
 
 
 def _saliency_data(ctx):
-    """The saliency net trains on the saliency set; MB+ maps are made of the training images."""
-    return [ctx.msra_dir] if ctx.needs_msra else [ctx.voc_dir]
+    """A saliency net trains on the saliency set; MB+ maps are made of the training images."""
+    return [ctx.saliency_dir] if ctx.needs_saliency_set else [ctx.target_dir]
 
 
 def _guide_needs(ctx):
-    if ctx.guide_strategy == "gt":
+    if ctx.guide_strategy == registry.GROUND_TRUTH:
         raise ValueError("--guide=gt trains on the ground truth: there is no guide stage to run")
     if ctx.config.self_training.rounds > 1:
         return ("data",)  # and the previous round's segmenter (_previous_segmenter)
-    needs = GUIDE_NEEDS[ctx.guide_strategy]
-    if "seeder" in needs and not ctx.config.seeder.arch.startswith("gap_"):
+    needs = tuple(n for n in registry.GUIDES[ctx.guide_strategy]["needs"] if n != "masks")
+    if "seeder" in needs and registry.SEEDERS[ctx.config.seeder.arch]["kind"] != "gap":
         raise ValueError(f"--seeder={ctx.config.seeder.arch} is for --stage=seed_eval (Table 1); "
                          f"guides take their seeds from a GAP seeder")
-    return needs
+    return needs + (("data",) if not needs else ())
 
 
 def _previous_segmenter(ctx):
@@ -71,36 +75,51 @@ def _previous_segmenter(ctx):
 
 
 def _build_seeder(cfg):
-    return seeder.build(cfg, cfg.num_classes) if cfg.seeder.arch.startswith("gap_") else None
+    return seeder.build(cfg, cfg.num_classes) if registry.SEEDERS[cfg.seeder.arch]["kind"] == "gap" else None
 
 
 def _build_saliency(cfg):
-    return saliency.build(cfg) if cfg.saliency.method == "net" else None
+    return saliency.build(cfg) if registry.SALIENCY[cfg.saliency.method]["trains"] else None
 
 
 TABLE = (
-    Stage("data", reads=("data",)),
-    Stage("seeder", reads=("num_classes", "seeder"), after=("data",), data=_voc,
-          trains=_always, runner=seeder.run, build=_build_seeder),
-    Stage("classifier", reads=("num_classes", "classifier"), after=("data",), data=_voc, trains=_always,
+    Stage("data", "convert or generate the target and saliency sets", reads=("data",), runner=data.run,
+          writes_data=True),
+    Stage("seeder", "the GAP classifier whose class maps give the seeds", reads=("num_classes", "seeder"),
+          after=("data",), data=_target, trains=_always, runner=seeder.run, build=_build_seeder),
+    Stage("classifier", "the VGG-16 classifier (for G1 and the backprop seeders)",
+          reads=("num_classes", "classifier"), after=("data",), data=_target, trains=_always,
           runner=seeder.run_classifier, build=lambda cfg: seeder.build_classifier(cfg, cfg.num_classes)),
-    Stage("saliency", reads=("saliency",), after=("data", "seeder"), needs=_saliency_needs,
-          data=_saliency_data, trains=lambda ctx: ctx.config.saliency.method == "net", runner=saliency.run,
-          build=_build_saliency),
-    Stage("guide", reads=("num_classes", "guide", "self_training"), after=("seeder", "classifier", "saliency"),
-          needs=_guide_needs, data=_voc_and_saliency_set, runner=guide.run,
+    Stage("saliency", "the class-agnostic saliency (a net trained on boxes, or MB+ maps)", reads=("saliency",),
+          after=("data", "seeder"), needs=_saliency_needs,
+          data=_saliency_data, trains=lambda ctx: registry.SALIENCY[ctx.config.saliency.method]["trains"],
+          runner=saliency.run, build=_build_saliency),
+    Stage("guide", "guide labels for every training image", reads=("num_classes", "guide", "self_training"),
+          unnamed=("guide.strategy", "guide.panels"), after=("seeder", "classifier", "saliency"),
+          needs=_guide_needs, data=_target_and_saliency_sets, runner=guide.run,
           previous_round=_previous_segmenter),
-    Stage("segmenter", reads=("num_classes", "segmenter"), after=("guide",),
-          needs=lambda ctx: ("data",) if ctx.guide_strategy == "gt" else ("guide",), data=_voc,
-          trains=_always, runner=segmenter.run, build=lambda cfg: segmenter.build(cfg, cfg.num_classes)),
-    Stage("evaluate", reads=("evaluate",), after=("segmenter",), data=_voc, runner=evaluate.run),
-    Stage("seed_eval", reads=("seeder", "guide.tau", "guide.seed_tta"), after=("seeder", "classifier"),  # tau: panels
-          needs=lambda ctx: ("classifier",) if ctx.config.seeder.arch in backprop.METHODS else ("seeder",),
+    Stage("segmenter", "the DeepLab segmenter trained on the guide (then its evaluation)",
+          reads=("num_classes", "segmenter"), unnamed=("segmenter.monitor_images",), after=("guide",),
+          needs=lambda ctx: ("data",) if ctx.guide_strategy == registry.GROUND_TRUTH else ("guide",), data=_target,
+          trains=_always, runner=segmenter.run, build=lambda cfg: segmenter.build(cfg, cfg.num_classes),
+          then="evaluate"),
+    Stage("evaluate", "mIoU with and without dense CRF on the eval split", reads=("evaluate",),
+          unnamed=("evaluate.panels",), after=("segmenter",), data=_target, runner=evaluate.run),
+    Stage("seed_eval", "the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3)",
+          reads=("seeder", "guide.tau", "guide.seed_tta"), after=("seeder", "classifier"),  # tau: panels
+          needs=lambda ctx: ("classifier",) if registry.SEEDERS[ctx.config.seeder.arch]["kind"] == "backprop"
+          else ("seeder",),
           runner=seed_eval.run),
-    Stage("export", reads=("evaluate.tta",), after=("segmenter",), runner=export.run),
+    Stage("export", "the segmenter as a SavedModel (uint8 image of any size -> labels, probabilities)",
+          reads=("evaluate.tta",), after=("segmenter",), runner=export.run),
 )
 STAGES = {stage.name: stage for stage in TABLE}
-RUN_DATA = data.run  # the data stage writes the data directories, not a stage directory
+NOT_IN_NAMES = tuple(field for entry in TABLE for field in entry.unnamed)
+
+
+def target_stage(name):
+    """The stage a request for `name` ends with: its `then` stage if it has one."""
+    return stage(name).then or name
 
 
 def stage(name):

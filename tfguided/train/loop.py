@@ -17,7 +17,9 @@ import time
 
 import keras
 
-from tfguided import files, models  # noqa: F401  (registers the model classes)
+from tfguided import files
+from tfguided.choices import PRECISIONS
+from tfguided.models import classifier, deeplab, gap  # noqa: F401  (registered: load_model reads them)
 from tfguided.train.optim import build_optimizer
 from tfguided.train.strategy import fitting
 
@@ -41,19 +43,72 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 class Backup(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore, keeping the previous checkpoint too (`double_checkpoint`), and
-    surviving a kill in the middle of its own save: a half-written metadata file falls back to
-    the previous checkpoint as a half-written weights file does, and with none to fall back on
-    the backup is dropped and training starts over (one epoch lost at most)."""
+    """Keras' BackupAndRestore, keeping the previous checkpoint too (`double_checkpoint`), made
+    exact and kill-safe: the metadata records the epoch, the weights file's sha256 and the state
+    of every random seed generator (dropout's masks), so a resumed run draws what the
+    uninterrupted one would; a checkpoint whose weights do not match its metadata (a kill in the
+    middle of a save) falls back to the previous one, and with none to fall back on training
+    starts over (one epoch lost at most). `restorable_epoch` says, before training, which epoch
+    `on_train_begin` will restore, so the input pipeline can start where that epoch did."""
 
     def __init__(self, backup_dir):
         super().__init__(backup_dir, delete_checkpoint=True, double_checkpoint=True)
+        self.planned_epoch = None
+
+    def _metadata(self, weights_path, metadata_path):
+        """The metadata of a complete checkpoint; OSError if it is missing or does not match."""
+        try:
+            with open(metadata_path) as f:
+                metadata = json.load(f)
+            recorded, actual = metadata.get("weights_sha256"), files.sha256_file(weights_path)
+            if recorded not in (None, actual):  # None: written before the checksum was recorded
+                raise OSError("the weights file does not match its metadata")
+        except (OSError, ValueError) as e:
+            raise OSError(f"{metadata_path}: incomplete checkpoint ({e})") from None
+        return metadata
+
+    def _fresh(self):
+        return not (os.path.exists(self._weights_path) or os.path.exists(self._training_metadata_path))
+
+    def restorable_epoch(self):
+        """The epoch training resumes from (0: none), as `on_train_begin` will find it; it
+        checks that it does."""
+        self.planned_epoch = 0
+        if not self._fresh():
+            for paths in ((self._weights_path, self._training_metadata_path),
+                          (self._prev_weights_path, self._prev_training_metadata_path)):
+                try:
+                    self.planned_epoch = self._metadata(*paths)["epoch"]
+                    break
+                except OSError:
+                    continue
+        return self.planned_epoch
+
+    def _seed_states(self):
+        return [v for v in self.model.variables if "seed_generator_state" in v.path]
 
     def _load_model(self):
-        try:
-            super()._load_model()
-        except json.JSONDecodeError as e:
-            raise OSError(f"{self._training_metadata_path}: {e}") from e
+        if self._fresh():
+            return
+        metadata = self._metadata(self._weights_path, self._training_metadata_path)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(self._weights_path)
+        for variable, value in zip(self._seed_states(), metadata.get("seed_states", [])):
+            variable.assign(value)
+        self.model._initial_epoch = metadata["epoch"]
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if os.path.exists(self._weights_path) and os.path.exists(self._training_metadata_path):
+            shutil.copyfile(self._weights_path, self._prev_weights_path)
+            shutil.copyfile(self._training_metadata_path, self._prev_training_metadata_path)
+        with files.atomic_path(self._weights_path, ".weights.h5") as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        files.atomic_write_json(self._training_metadata_path, {
+            "epoch": self._current_epoch, "batch": self._last_batch_seen,
+            "weights_sha256": files.sha256_file(self._weights_path),
+            "seed_states": [keras.ops.convert_to_numpy(v.value).tolist() for v in self._seed_states()]})
 
     def on_train_begin(self, logs=None):
         try:
@@ -62,6 +117,9 @@ class Backup(keras.callbacks.BackupAndRestore):
             print(f"backup {self.backup_dir} unreadable ({e}); training from the start")
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             self.model._initial_epoch = 0
+        if self.planned_epoch is not None and (self.model._initial_epoch or 0) != self.planned_epoch:
+            raise RuntimeError(f"{self.backup_dir}: restored epoch {self.model._initial_epoch}, but the "
+                               f"input pipeline was positioned at epoch {self.planned_epoch}")
         if self.model._initial_epoch:
             print(f"resuming from epoch {self.model._initial_epoch} (checkpoint in {self.backup_dir}); "
                   f"TensorBoard continues the same run")
@@ -120,7 +178,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
           monitors=()):
     """Builds and compiles under `strategy`, fits for train_cfg.steps, saves model.keras.
 
-    `make_dataset()` returns the training batches; `wrap` (optional) turns the built net into
+    `make_dataset(skip_batches)` returns the training batches from batch `skip_batches` on (a
+    resumed run starts where the restored epoch did, so it sees the batches the uninterrupted run
+    would have seen); `wrap` (optional) turns the built net into
     the model that is fitted, e.g. one adding a loss term (tfguided/train/crf_loss.py); the net
     itself is what is saved and returned. `monitors`: functions net -> Keras callback that add
     epoch logs (tfguided/train/monitor.py), run before TensorBoard writes them. The random state
@@ -129,7 +189,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
     before it in the process.
     """
     keras.utils.set_random_seed(train_cfg.rng_seed)
-    dataset = make_dataset()
+    epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
+    backup = Backup(os.path.join(stage_dir, "backup"))
+    dataset = make_dataset(backup.restorable_epoch() * steps_per_epoch)
     with strategy.scope(), precision_policy(train_cfg.precision):
         net = build_model()
         model = wrap(net) if wrap else net
@@ -141,7 +203,6 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
                       jit_compile=True if train_cfg.jit_compile else "auto")  # auto: XLA on GPUs
-    epochs, steps_per_epoch = epoch_plan(train_cfg.steps, train_cfg.steps_per_epoch)
     print(f"{stage}: {train_cfg.steps} steps on {strategy.num_replicas_in_sync} replica(s), "
           f"{train_cfg.batch_size} images per replica")
     timer = StepTimer()
@@ -149,7 +210,7 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
         StopOnNaN(stage),
         StopAtStep(train_cfg.steps),
         timer,
-        Backup(os.path.join(stage_dir, "backup")),
+        backup,
         *[monitor(net) for monitor in monitors],
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
@@ -161,7 +222,6 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
                  "seconds_per_step": timer.seconds_per_step()}
 
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 @contextlib.contextmanager

@@ -17,7 +17,7 @@ from tfguided.scoremaps import upsample_tf
 def segmentation_loss(net):
     """The per-pixel loss of the DeepLab net a `NetConfig` describes (its logits upsampled with
     the net's geometry): the saliency net's and the segmenter's."""
-    return UpsampledSparseCrossEntropy(*deeplab.output_geometry(net.backbone, net.output_stride, net.head))
+    return UpsampledSparseCrossEntropy(*deeplab.output_geometry(net))
 
 
 @keras.saving.register_keras_serializable(package="tfguided")

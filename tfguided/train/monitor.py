@@ -1,4 +1,4 @@
-"""Validation mIoU while the segmenter trains, for TensorBoard (issue 5: "mIoU on val at intervals").
+"""Validation mIoU while the segmenter trains, for TensorBoard ("mIoU on val at intervals").
 
 A quick look, not the protocol: one fixed crop (padded at the bottom and right where smaller,
 at a fixed position) of each of the first `segmenter.monitor_images` eval images at the training
@@ -23,13 +23,15 @@ class ValMiou(keras.callbacks.Callback):
         self.net, self.batches, self.num_labels = net, batches, num_labels
 
     def miou(self):
+        """mIoU in percent, or None when the crops hold no ground-truth pixel."""
         conf = np.zeros((self.num_labels,) * 2, np.int64)
         for images, targets in self.batches:
             logits = self.net(images, training=False)
             logits = upsample_tf(logits, tf.shape(targets)[1:3], self.net.output_stride, self.net.output_offset)
             conf += metrics.confusion_matrix(targets.numpy(), tf.argmax(logits, -1).numpy(), self.num_labels)
-        return metrics.mean_iou(conf)
+        return metrics.mean_iou(conf) if conf.sum() else None
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["val_miou"] = self.miou()
+        miou = self.miou()
+        if logs is not None and miou is not None:
+            logs["val_miou"] = miou

@@ -8,7 +8,8 @@ so a multiplier there would silently do nothing: it is refused.
 
 import keras
 
-OPTIMIZERS = ("sgd", "adam")
+from tfguided.choices import OPTIMIZERS
+from tfguided.models.interface import LAST_LAYER
 
 
 def step_schedule(learning_rate, decay_every, decay_factor):
@@ -20,7 +21,7 @@ def step_schedule(learning_rate, decay_every, decay_factor):
 class LayerLrSGD(keras.optimizers.SGD):
     """SGD whose gradients for variables under `lr_mult_prefixes` are scaled by `lr_mult`."""
 
-    def __init__(self, lr_mult=1.0, lr_mult_prefixes=("fc8/",), **kwargs):
+    def __init__(self, lr_mult=1.0, lr_mult_prefixes=(LAST_LAYER + "/",), **kwargs):
         super().__init__(**kwargs)
         self.lr_mult, self.lr_mult_prefixes = lr_mult, tuple(lr_mult_prefixes)
 
@@ -36,7 +37,7 @@ class LayerLrSGD(keras.optimizers.SGD):
                 "lr_mult_prefixes": list(self.lr_mult_prefixes)}
 
 
-def build_optimizer(train_cfg, last_layer="fc8"):
+def build_optimizer(train_cfg, last_layer=LAST_LAYER):
     schedule = step_schedule(train_cfg.learning_rate, train_cfg.decay_every, train_cfg.decay_factor)
     if train_cfg.optimizer == "sgd":
         return LayerLrSGD(lr_mult=train_cfg.last_layer_lr_mult, lr_mult_prefixes=(last_layer + "/",),
@@ -46,4 +47,4 @@ def build_optimizer(train_cfg, last_layer="fc8"):
             raise ValueError("optimizer=adam ignores gradient scale, so last_layer_lr_mult must be 1.0 "
                              f"(got {train_cfg.last_layer_lr_mult})")
         return keras.optimizers.Adam(learning_rate=schedule)
-    raise ValueError(f"optimizer={train_cfg.optimizer!r}: choose sgd or adam")
+    raise ValueError(f"optimizer={train_cfg.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")

@@ -14,7 +14,8 @@ import contextlib
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
+from tfguided.choices import STRATEGIES
+
 _MADE = {}
 
 

@@ -1,0 +1,60 @@
+"""What the readers of other people's files share: which files are images, a split drawn from a
+file name, and the target set written with a manifest of its roles and classes."""
+
+import hashlib
+import os
+
+from tfguided.data import records
+from tfguided.progress import progress_bar
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")  # what imageio.decode_tf reads
+SPLITS = ("train", "val")
+
+
+def is_image_file(name):
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def hashed_split(key, val_fraction):
+    """'val' for a fixed `val_fraction` of keys (file names), 'train' for the rest: drawn from the
+    key's sha1, so adding photos never moves the old ones to the other split."""
+    draw = int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) / 2 ** 32
+    return "val" if draw < val_fraction else "train"
+
+
+def check_class_names(names, where):
+    """Refuses class names that cannot be told apart or that clash with the background's."""
+    if "background" in names:
+        raise ValueError(f"{where}: 'background' is the name of label 0; rename that class")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{where}: classes {repeated} named twice")
+    if any(not n for n in names):
+        raise ValueError(f"{where}: an empty class name")
+
+
+def write_target_set(out_dir, kind, class_names, examples_by_split, counts, examples_per_shard, extra,
+                     verbose=True):
+    """Writes the target set's splits (iterables of records.Example, `counts[split]` each) and its
+    manifest into `out_dir`, replacing earlier converted data there (records.replaced_directory:
+    nothing of `out_dir` changes unless every example was written). Returns the manifest."""
+    empty = [split for split in SPLITS if not counts.get(split)]
+    if empty:
+        raise ValueError(f"{out_dir}: no photo in split {empty[0]!r}; give some (a split column, or a larger "
+                         f"--val_fraction)")
+    with records.replaced_directory(out_dir) as staging:
+        entries = {}
+        for split in SPLITS:
+            if verbose:
+                print(f"{kind}: {split}: {counts[split]} photos")
+            progress = progress_bar(counts[split], "image") if verbose else None
+            entries[split] = records.write_split(staging, split, examples_by_split[split], counts[split],
+                                                 examples_per_shard, progress)
+        manifest = records.write_manifest(staging, kind, entries, len(class_names) - 1, class_names,
+                                          {"role": "target", **extra})
+    return manifest
+
+
+def relative_posix(path, root):
+    """`path` relative to `root` with forward slashes (the id of a photo, on any system)."""
+    return os.path.relpath(path, root).replace(os.sep, "/")

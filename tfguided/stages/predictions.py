@@ -1,0 +1,18 @@
+"""The segmenter's predictions at each image's own size: what the evaluation scores and what a
+self-training round relabels (a helper of the evaluate and guide stages)."""
+
+from tfguided.data import imageio, labelmap, records
+from tfguided.inference import full_size_fn
+from tfguided.train import loop
+
+
+def full_size_predictions(ctx, split, segmenter_dir, tta):
+    """Per example of `split`: (example, id, RGB image, ground truth or None, the segmenter's
+    probabilities at the image's size with `tta`'s views): what the evaluation scores and what a
+    self-training round relabels (stages/guide.py)."""
+    predict = full_size_fn(loop.load_model(segmenter_dir), ctx.config.segmenter.net.scale, tta.scales, tta.flip)
+    for ex in records.iterate_numpy(ctx.target_dir, split):
+        image_id = ex["id"].decode()
+        image = imageio.decode_image(ex["image"], image_id)
+        gt = labelmap.decode_label_png(ex["mask"], image_id) if ex["mask"] else None
+        yield ex, image_id, image, gt, predict(image)
