@@ -1,13 +1,20 @@
 """What the guide stage's workers run (tfguided/guide/label.label_example): an encoded image, class
 maps and saliency probabilities in, seeds / foreground / guide out, on a hand-made case with a
-known answer; and the same labeller mapped over a tf.data.Dataset (tfguided/guide/dataset.py)."""
+known answer; and the same labeller mapped over a tf.data.Dataset (tfguided/guide/dataset.py):
+G2 up to its dense CRF, the seeds and G0 as label_image gives them, the others refused."""
+
+import dataclasses
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from conftest import label_worker as label
 
+from tfguided import configs, registry
 from tfguided.configs import GuideConfig
 from tfguided.guide.dataset import guide_labels
+from tfguided.guide.g2 import g2_args, guide_g2
+from tfguided.guide.label import label_image
 
 
 def _case():
@@ -55,3 +62,77 @@ def test_the_labeller_maps_over_a_tf_dataset_as_the_workers_label():
     expected, _, _ = label(image, np.array([2]), cams, saliency, cfg)
     assert len(guides) == 1 and guides[0].dtype == np.uint8
     np.testing.assert_array_equal(guides[0], expected)
+
+
+def _guide(strategy):
+    """The tiny preset's guide section with `strategy`."""
+    return dataclasses.replace(configs.preset("tiny").guide, strategy=strategy)
+
+
+def _two_classes_in_one_component():
+    """A 48x48 image with one salient rectangle (rows 8-39, columns 4-43), red on its left half
+    and green on its right; class maps at the image's size (geometry (1, 0)): class 1 on the
+    left part, class 2 on the right, each inside the rectangle. Labels padded with 0."""
+    image = np.full((48, 48, 3), 90, np.uint8)
+    image[8:40, 4:24] = (200, 40, 40)
+    image[8:40, 24:44] = (40, 200, 40)
+    maps = np.zeros((48, 48, 2), np.float32)
+    maps[14:34, 8:18, 0] = 1.0
+    maps[14:34, 30:40, 1] = 1.0
+    saliency = np.zeros((48, 48), np.float32)
+    saliency[8:40, 4:44] = 0.9
+    component = saliency > 0
+    return image, np.array([1, 2, 0], np.int64), maps, saliency, component
+
+
+def _in_tf_data(guide_fn, *example):
+    """guide_fn mapped over a one-example Dataset; its one guide."""
+    (guide,) = tf.data.Dataset.from_tensors(example).map(guide_fn).as_numpy_iterator()
+    return guide
+
+
+def _eagerly(guide_fn, *example):
+    """guide_fn called on tensors outside any graph."""
+    return guide_fn(*map(tf.constant, example)).numpy()
+
+
+@pytest.mark.parametrize("run", [_eagerly, _in_tf_data], ids=["eagerly", "in_dataset_map"])
+def test_g2_in_tf_data_reaches_the_dense_crf_of_a_component_two_seed_classes_touch(run):
+    """Both seed classes touch the one salient component, so G2 labels it with its dense CRF:
+    the labeller gives exactly what guide_g2 gives on the same seeds and foreground, and the CRF
+    splits the component between the two classes."""
+    image, labels, maps, saliency, component = _two_classes_in_one_component()
+    cfg = _guide("g2")
+    _, seeds, foreground = label_image(image, "", labels[labels > 0], maps, (1.0, 0.0), saliency, None, cfg)
+    assert set(np.unique(seeds[component])) == {0, 1, 2}
+    expected = guide_g2(image, seeds, foreground, **g2_args(cfg))
+    assert set(np.unique(expected[component])) == {1, 2}  # the CRF's labels, no seedless pixel ignored
+    guide = run(guide_labels(cfg), image, labels, maps, saliency)
+    assert guide.dtype == np.uint8
+    np.testing.assert_array_equal(guide, expected)
+
+
+@pytest.mark.parametrize("strategy", ["seeds", "g0"])
+def test_seeds_and_g0_in_tf_data_are_what_label_image_gives(strategy):
+    """The seeds, and G0's per-image draw (the image id goes through tf.data: across ids it
+    draws both labels), as label_image gives them called directly."""
+    image, labels, maps, saliency, component = _two_classes_in_one_component()
+    cfg = _guide(strategy)
+    guide_fn = guide_labels(cfg)
+    found = set()
+    for image_id in (f"photo_{k}" for k in range(4)):
+        expected, _, _ = label_image(image, image_id, labels[labels > 0], maps, (1.0, 0.0), saliency, None, cfg)
+        np.testing.assert_array_equal(_in_tf_data(guide_fn, image, labels, maps, saliency, image_id), expected)
+        found |= set(np.unique(expected[component]).tolist())
+    assert found == ({0, 1, 2} if strategy == "seeds" else {1, 2})
+
+
+@pytest.mark.parametrize("strategy", ["g1", "oracle"])
+def test_labellers_that_cannot_run_in_tf_data_are_refused(strategy):
+    """G1 needs the classifier, the oracle the ground-truth masks: neither is in the map."""
+    with pytest.raises(ValueError) as refused:
+        guide_labels(_guide(strategy))
+    allowed = ", ".join(registry.GUIDES.where(in_tf_data=True))
+    assert str(refused.value) == (f"guide.strategy={strategy!r}: in tf.data choose one of {allowed} "
+                                  "(no classifier, no masks)")
+    assert strategy not in registry.GUIDES.where(in_tf_data=True)

@@ -21,6 +21,8 @@ def define_flags(flags):
     flags.DEFINE_string("saliency_out", None, "Also write a saliency set here: the train photos with none of "
                         "--classes, each with its largest box (GrabCut), for the paper's saliency net.")
     flags.DEFINE_integer("grabcut_iterations", 5, "GrabCut iterations on each saliency box.")
+    flags.DEFINE_integer("max_side", 0, "Shrink photos whose long side is longer to this many pixels (masks and "
+                         "boxes alike); 0: keep them as they are.")
 
 
 def convert_flags(FLAGS):
@@ -28,7 +30,7 @@ def convert_flags(FLAGS):
         raise ValueError("coco needs --annotations and --images")
     manifest = convert(FLAGS.annotations, FLAGS.images, FLAGS.out, ",".join(FLAGS.classes), FLAGS.keep_negatives,
                        FLAGS.val_annotations, FLAGS.val_images, FLAGS.val_fraction, FLAGS.masks, FLAGS.saliency_out,
-                       FLAGS.grabcut_iterations, FLAGS.examples_per_shard, FLAGS.max_pixels)
+                       FLAGS.grabcut_iterations, FLAGS.examples_per_shard, FLAGS.max_pixels, max_side=FLAGS.max_side)
     return (f"coco: train={manifest['splits']['train']['count']}, val={manifest['splits']['val']['count']}, "
             f"classes {', '.join(manifest['class_names'][1:])}")
 

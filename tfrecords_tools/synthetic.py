@@ -3,7 +3,7 @@ generated as raw VOC and MSRA folders; the data stage converts them into both se
 
 import os
 
-from tfguided import configs
+from tfguided import configs, files
 from tfguided.progress import progress_bar
 from tfguided.sources import msra, synthetic, voc
 from tfrecords_tools.source import Source
@@ -15,13 +15,29 @@ def define_flags(flags):
     flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS), "Size of the generated data: the "
                       "preset's data.synthetic section.")
     flags.DEFINE_integer("seed", 0, "Random seed; the same seed gives the same files.")
+    flags.DEFINE_bool("labels_csv", False, "Also write OUT/labels.csv: every photo of OUT/VOC2012/JPEGImages with "
+                      "its class names and split, the spreadsheet `python -m tfrecords_tools folder` reads (a "
+                      "stand-in for one's own photos).")
 
 
 def convert_flags(FLAGS):
     """Writes FLAGS.out/VOC2012 (VOC layout) and FLAGS.out/MSRA (MSRA layout)."""
     cfg = configs.preset(FLAGS.preset).data.synthetic
     info = synthetic.generate(FLAGS.out, cfg, FLAGS.seed, progress_bar(cfg.train + cfg.val + cfg.saliency, "image"))
+    if FLAGS.labels_csv:
+        write_labels_csv(os.path.join(FLAGS.out, "VOC2012"), os.path.join(FLAGS.out, "labels.csv"))
     return f"synthetic: wrote {info} to {FLAGS.out}"
+
+
+def write_labels_csv(voc_root, path):
+    """The demo's photos as a user's spreadsheet: image (file name), labels (class names, ';'), split."""
+    names = voc.source_class_names(voc_root)
+    labels = voc.read_image_labels(os.path.join(voc_root, "image_labels.tsv"))
+    rows = ["image,labels,split"]
+    for split in ("train", "val"):
+        for image_id in voc.read_split_ids(voc_root, split):
+            rows.append(f"{image_id}.jpg,{';'.join(names[c] for c in labels[image_id])},{split}")
+    files.atomic_write_text(path, "\n".join(rows) + "\n")
 
 
 def from_config(data_cfg, role, out_dir, work_dir):

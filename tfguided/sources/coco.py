@@ -26,7 +26,7 @@ import numpy as np
 from tfguided import files
 from tfguided.data import imageio, labelmap, records
 from tfguided.sources.boxes import box_example, write_saliency_set
-from tfguided.sources.common import check_class_names, hashed_split, write_target_set
+from tfguided.sources.common import check_class_names, hashed_split, shrunk, write_target_set
 
 
 @dataclasses.dataclass
@@ -105,8 +105,9 @@ def semantic_mask(anns, height, width, label_of):
     return out
 
 
-def coco_example(image, anns, images_dir, label_of, max_pixels, masks):
-    """One photo -> records.Example: its file's bytes, its labels and (`masks`) its label map."""
+def coco_example(image, anns, images_dir, label_of, max_pixels, masks, max_side=0):
+    """One photo -> records.Example: its file's bytes (shrunk to `max_side` if longer), its labels
+    and (`masks`) its label map."""
     path = os.path.join(images_dir, image["file_name"])
     data, pixels = imageio.read_image(path, max_pixels)
     if pixels.shape[:2] != (image["height"], image["width"]):
@@ -114,6 +115,7 @@ def coco_example(image, anns, images_dir, label_of, max_pixels, masks):
                          f"{image['width']}x{image['height']}")
     labels = tuple(sorted({label_of[a["category_id"]] for a in anns if a["category_id"] in label_of}))
     mask = semantic_mask(anns, *pixels.shape[:2], label_of) if masks else None
+    data, pixels, mask = shrunk(data, pixels, max_side, mask)
     return records.Example(id=image["file_name"], image=data, height=pixels.shape[0], width=pixels.shape[1],
                            labels=labels, mask=b"" if mask is None else labelmap.encode_index_png(mask))
 
@@ -143,7 +145,7 @@ def photos(coco, images_dir, path):
 
 def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, val_annotations=None,
             val_images=None, val_fraction=0.1, masks=True, saliency_out=None, grabcut_iterations=5,
-            examples_per_shard=500, max_pixels=imageio.MAX_PIXELS, verbose=True):
+            examples_per_shard=500, max_pixels=imageio.MAX_PIXELS, verbose=True, max_side=0):
     """Converts COCO annotations (module docstring); returns the target set's manifest.
 
     Args:
@@ -153,6 +155,7 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
       val_annotations, val_images: a second file for val; else val_fraction of the photos.
       masks: write label maps where the annotations have segmentations (for scoring).
       saliency_out: also write a saliency set of the train photos with none of the classes.
+      max_side: photos with a longer side are shrunk to it, masks and boxes alike (0: as they are).
     """
     coco = read_annotations(annotations)
     names, label_of = class_table(coco, classes, annotations)
@@ -169,10 +172,10 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
             raise ValueError("--saliency_out: the saliency set is the photos with none of the target classes; "
                              "name the targets with --classes")
         write_coco_saliency(entries, saliency_out, grabcut_iterations, examples_per_shard, max_pixels,
-                            annotations, verbose)
+                            annotations, verbose, max_side)
     by_split = {split: [e for e in kept if e.split == split] for split in ("train", "val")}
-    examples = {split: (coco_example(e.image, e.anns, e.folder, e.label_of, max_pixels, masks) for e in by_split[split])
-                for split in by_split}
+    examples = {split: (coco_example(e.image, e.anns, e.folder, e.label_of, max_pixels, masks, max_side)
+                        for e in by_split[split]) for split in by_split}
     if verbose:
         print(f"coco: {len(kept)} of {len(entries)} photos hold one of {len(names) - 1} classes"
               + (" or are kept as negatives" if keep_negatives else f" ({len(entries) - len(kept)} left out)"))
@@ -183,7 +186,8 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
                             verbose)
 
 
-def write_coco_saliency(entries, out_dir, grabcut_iterations, examples_per_shard, max_pixels, annotations, verbose):
+def write_coco_saliency(entries, out_dir, grabcut_iterations, examples_per_shard, max_pixels, annotations, verbose,
+                        max_side=0):
     """The saliency set: the train photos with none of the target classes and a box, each with
     its largest box (GrabCut inside it gives the target, as MSRA's mean box does)."""
     chosen = [(e.image, box, e.folder) for e in entries
@@ -192,6 +196,8 @@ def write_coco_saliency(entries, out_dir, grabcut_iterations, examples_per_shard
     def examples():
         for image, box, folder in chosen:
             data, pixels = imageio.read_image(os.path.join(folder, image["file_name"]), max_pixels)
-            yield box_example(image["file_name"], data, pixels, [box], grabcut_iterations)
+            scale = min(1.0, max_side / max(pixels.shape[:2])) if max_side else 1.0
+            data, pixels, _ = shrunk(data, pixels, max_side)
+            yield box_example(image["file_name"], data, pixels, [[v * scale for v in box]], grabcut_iterations)
     return write_saliency_set(out_dir, "coco_boxes", examples(), len(chosen), examples_per_shard,
                               {"source": os.path.abspath(annotations)}, verbose)

@@ -4,7 +4,10 @@ file name, and the target set written with a manifest of its roles and classes."
 import hashlib
 import os
 
-from tfguided.data import records
+import cv2
+import numpy as np
+
+from tfguided.data import imageio, records
 from tfguided.progress import progress_bar
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")  # what imageio.decode_tf reads
@@ -58,3 +61,21 @@ def write_target_set(out_dir, kind, class_names, examples_by_split, counts, exam
 def relative_posix(path, root):
     """`path` relative to `root` with forward slashes (the id of a photo, on any system)."""
     return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def shrunk(data, image, max_side, mask=None):
+    """(bytes, pixels, mask) of a photo whose long side is over `max_side` (0: never) resized to
+    it: the pixels by area averaging and stored again (JPEG at quality 95 for a JPEG, else PNG),
+    the mask (class indices) by nearest neighbour; else the photo as it was."""
+    height, width = image.shape[:2]
+    if not max_side or max(height, width) <= max_side:
+        return data, image, mask
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ext = ".jpg" if data[:2] == b"\xff\xd8" else ".png"
+    params = [cv2.IMWRITE_JPEG_QUALITY, 95] if ext == ".jpg" else []
+    data = cv2.imencode(ext, np.ascontiguousarray(image[..., ::-1]), params)[1].tobytes()
+    if mask is not None:
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return data, imageio.decode_image(data), mask

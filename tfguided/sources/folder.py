@@ -27,7 +27,7 @@ import numpy as np
 from tfguided import files
 from tfguided.data import imageio, labelmap, records
 from tfguided.sources.common import (IMAGE_EXTENSIONS, SPLITS, check_class_names, hashed_split, is_image_file,
-                                     relative_posix, write_target_set)
+                                     relative_posix, shrunk, write_target_set)
 
 COLUMNS = {"image": ("image", "path", "file", "filename", "file_name"),
            "labels": ("labels", "classes", "tags", "label", "class"),
@@ -143,15 +143,16 @@ def check_rows(rows, images_dir, class_names):
                 raise FileNotFoundError(f"{row.where}: {os.path.join(images_dir, rel)}: no such {kind} file")
 
 
-def folder_example(row, images_dir, class_names, max_pixels, counts):
-    """One row -> records.Example (the photo's own bytes), after decoding it and checking its mask."""
+def folder_example(row, images_dir, class_names, max_pixels, counts, max_side=0):
+    """One row -> records.Example (the photo's own bytes, or shrunk to `max_side`), after decoding
+    it and checking its mask."""
     path = os.path.join(images_dir, row.path)
     try:
         data, image = imageio.read_image(path, max_pixels)
     except (ValueError, FileNotFoundError) as e:
         raise ValueError(f"{row.where}: {e}") from None
     counts["not_rgb"] += imageio.stored_channels(data) != 3
-    mask = b""
+    labels_map = None
     if row.mask:
         mask_path = os.path.join(images_dir, row.mask)
         try:
@@ -165,15 +166,17 @@ def folder_example(row, images_dir, class_names, max_pixels, counts):
         if bad:
             raise ValueError(f"{row.where}: {mask_path}: label values {bad[:5]} outside 0..{len(class_names) - 1} "
                              f"and 255")
-        mask = labelmap.encode_index_png(labels_map)
         counts["masks"] += 1
+    if max_side and max(image.shape[:2]) > max_side:
+        data, image, labels_map = shrunk(data, image, max_side, labels_map)
+        counts["shrunk"] += 1
     labels = tuple(sorted(class_names.index(n) for n in set(row.names)))
     return records.Example(id=row.path, image=data, height=image.shape[0], width=image.shape[1], labels=labels,
-                           mask=mask)
+                           mask=b"" if labels_map is None else labelmap.encode_index_png(labels_map))
 
 
 def convert(images_dir, out_dir, labels_file=None, class_names=None, val_fraction=0.1,
-            examples_per_shard=500, max_pixels=imageio.MAX_PIXELS, verbose=True):
+            examples_per_shard=500, max_pixels=imageio.MAX_PIXELS, verbose=True, max_side=0):
     """Converts the photos of `images_dir` with their classes (module docstring); returns the manifest.
 
     Args:
@@ -182,6 +185,7 @@ def convert(images_dir, out_dir, labels_file=None, class_names=None, val_fractio
       labels_file: the CSV or TSV, or None for the subfolder layout.
       class_names: the classes' names in label order (None: the names found, sorted).
       val_fraction: the share of photos drawn for val where no split column says.
+      max_side: photos with a longer side are shrunk to it (0: stored as they are).
     """
     if not os.path.isdir(images_dir):
         raise FileNotFoundError(f"--images={images_dir}: no such folder")
@@ -199,7 +203,7 @@ def convert(images_dir, out_dir, labels_file=None, class_names=None, val_fractio
     for row in rows:
         by_split[row.split or hashed_split(row.path, val_fraction)].append(row)
     counts = collections.Counter()
-    examples = {split: (folder_example(row, images_dir, names, max_pixels, counts) for row in by_split[split])
+    examples = {split: (folder_example(row, images_dir, names, max_pixels, counts, max_side) for row in by_split[split])
                 for split in SPLITS}
     manifest = write_target_set(
         out_dir, "folder", names, examples, {split: len(by_split[split]) for split in SPLITS}, examples_per_shard,
@@ -208,6 +212,8 @@ def convert(images_dir, out_dir, labels_file=None, class_names=None, val_fractio
     if verbose and counts["not_rgb"]:
         print(f"folder: {counts['not_rgb']} photos are grayscale or have an alpha channel; the networks see them "
               f"as RGB (alpha dropped)")
+    if verbose and counts["shrunk"]:
+        print(f"folder: {counts['shrunk']} photos shrunk to {max_side} px on their long side (--max_side)")
     if verbose:
         print(f"folder: {counts['masks']} photos with a mask (scored), {manifest['negatives']} negatives")
     return manifest
