@@ -38,11 +38,14 @@ def chosen_source(argv):
 
 
 def usage():
+    """The usage line, with every registered source and its description."""
     return (f"usage: python -m tfrecords_tools SOURCE --out=DIR --flags (SOURCE --help: its flags); "
             f"sources: {registry.SOURCES.help()}")
 
 
 def main(argv):
+    """Converts the source named in `argv` (absl's arguments left after the flags) and prints its
+    summary line; returns the exit status, 2 after printing a conversion error."""
     name = chosen_source(argv)
     if name not in registry.SOURCES.names() or len(argv) != 2:
         raise app.UsageError(f"{usage()} (got {argv[1:]})")

@@ -6,6 +6,7 @@ from tfrecords_tools.source import Source
 
 
 def define_flags(flags):
+    """The flags of `python -m tfrecords_tools boxes`."""
     flags.DEFINE_string("images", None, "The photos' folder; paths in --boxes are relative to it.")
     flags.DEFINE_string("boxes", None, "CSV or TSV with the header image,x0,y0,x1,y1: each photo's main object's "
                         "box in pixels (x1, y1 one past the right and bottom edges); rows of one photo are averaged.")
@@ -13,6 +14,7 @@ def define_flags(flags):
 
 
 def convert_flags(FLAGS):
+    """Converts the box CSV's photos into the saliency set at --out; returns the summary line."""
     if not FLAGS.images or not FLAGS.boxes:
         raise ValueError("boxes needs --images and --boxes")
     manifest = convert(FLAGS.images, FLAGS.boxes, FLAGS.out, FLAGS.grabcut_iterations, FLAGS.examples_per_shard,

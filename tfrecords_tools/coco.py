@@ -5,6 +5,7 @@ from tfrecords_tools.source import Source
 
 
 def define_flags(flags):
+    """The flags of `python -m tfrecords_tools coco`."""
     flags.DEFINE_string("annotations", None, "COCO instances JSON (e.g. instances_train2017.json): image labels "
                         "from its categories, masks from its polygons and RLE.")
     flags.DEFINE_string("images", None, "The folder of the photos the annotations' file_name entries name.")
@@ -26,6 +27,8 @@ def define_flags(flags):
 
 
 def convert_flags(FLAGS):
+    """Converts the COCO annotations into the target set at --out (and the saliency set at
+    --saliency_out); returns the summary line."""
     if not FLAGS.annotations or not FLAGS.images:
         raise ValueError("coco needs --annotations and --images")
     manifest = convert(FLAGS.annotations, FLAGS.images, FLAGS.out, ",".join(FLAGS.classes), FLAGS.keep_negatives,

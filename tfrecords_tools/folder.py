@@ -6,6 +6,7 @@ from tfrecords_tools.source import Source
 
 
 def define_flags(flags):
+    """The flags of `python -m tfrecords_tools folder`."""
     flags.DEFINE_string("images", None, "The photos' folder; paths in --labels are relative to it. Without "
                         "--labels, its subfolders name the classes (keras' image_dataset_from_directory layout).")
     flags.DEFINE_string("labels", None, "CSV or TSV with a header: image (path under --images), labels (class "
@@ -21,6 +22,7 @@ def define_flags(flags):
 
 
 def convert_flags(FLAGS):
+    """Converts the photos of --images into the target set at --out; returns the summary line."""
     if not FLAGS.images:
         raise ValueError("folder needs --images")
     manifest = convert(FLAGS.images, FLAGS.out, FLAGS.labels, FLAGS.class_names or None, FLAGS.val_fraction,

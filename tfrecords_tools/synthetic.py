@@ -12,6 +12,7 @@ COMPLETE = os.path.join("MSRA", "labels.txt")  # written last: the raw folders a
 
 
 def define_flags(flags):
+    """The flags of `python -m tfrecords_tools synthetic`."""
     flags.DEFINE_enum("preset", "demo", sorted(configs.PRESETS), "Size of the generated data: the "
                       "preset's data.synthetic section.")
     flags.DEFINE_integer("seed", 0, "Random seed; the same seed gives the same files.")
@@ -42,7 +43,14 @@ def write_labels_csv(voc_root, path):
 
 def from_config(data_cfg, role, out_dir, work_dir):
     """Generates the raw folders into work_dir/raw once (deterministic from data.rng_seed), then
-    converts the one `role` asks for: VOC2012 (class subset data.classes) or MSRA."""
+    converts the one `role` asks for: VOC2012 (class subset data.classes) or MSRA.
+
+    Args:
+      data_cfg: the run's data config section (data.synthetic: the sizes).
+      role: "target" or "saliency".
+      out_dir: where the converted set goes.
+      work_dir: the data stage's folder; the raw folders go in its raw/.
+    """
     raw, syn = os.path.join(work_dir, "raw"), data_cfg.synthetic
     if not os.path.exists(os.path.join(raw, COMPLETE)):
         print(f"data: generating the demo data ({syn.train} train, {syn.val} val, {syn.saliency} "

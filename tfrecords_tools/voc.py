@@ -6,6 +6,7 @@ from tfrecords_tools.source import Source
 
 
 def define_flags(flags):
+    """The flags of `python -m tfrecords_tools voc`."""
     flags.DEFINE_string("voc_root", None, "The VOC2012 folder (JPEGImages, SegmentationClass, "
                         "ImageSets/Segmentation).")
     flags.DEFINE_list("splits", ["train", "val"], "Split lists under ImageSets/Segmentation to convert "
@@ -25,6 +26,7 @@ def define_flags(flags):
 
 
 def convert_flags(FLAGS):
+    """Converts the VOC (+ SBD) splits into the target set at --out; returns the summary line."""
     if not FLAGS.voc_root:
         raise ValueError("voc needs --voc_root")
     manifest = convert(FLAGS.voc_root, FLAGS.out, FLAGS.splits, FLAGS.labels_tsv, FLAGS.labels_from,
@@ -34,7 +36,14 @@ def convert_flags(FLAGS):
 
 
 def from_config(data_cfg, role, out_dir, work_dir):
-    """The data stage's conversion of data.target_root (a VOC2012 folder without SBD)."""
+    """The data stage's conversion of data.target_root (a VOC2012 folder without SBD).
+
+    Args:
+      data_cfg: the run's data config section.
+      role: "target", the one set this source fills.
+      out_dir: where the target set goes.
+      work_dir: unused (no intermediate files).
+    """
     if data_cfg.train_split == "train_aug":
         raise ValueError(f"data.target_root={data_cfg.target_root}: train_aug needs SBD; convert with "
                          f"python -m tfrecords_tools voc --sbd_root=... and pass --data_dir")

@@ -26,7 +26,17 @@ BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 
 def box_example(image_id, data, image, boxes, grabcut_iterations):
     """A saliency example: the photo's bytes, its boxes ([N, 4] left, top, right, bottom,
-    inclusive pixels) and the GrabCut segment of their mean box as its 0/1 mask."""
+    inclusive pixels) and the GrabCut segment of their mean box as its 0/1 mask.
+
+    Args:
+      image_id: the example's id.
+      data: the photo file's bytes, stored as they are.
+      image: the decoded photo, RGB uint8 [H, W, 3].
+      boxes: one box or several (annotators' boxes, averaged).
+      grabcut_iterations: GrabCut's iterations.
+    Returns:
+      The records.Example.
+    """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     mask = grabcut.grabcut_mask(image, grabcut.mean_box(boxes), grabcut_iterations)
     return records.Example(id=image_id, image=data, height=image.shape[0], width=image.shape[1],
@@ -69,7 +79,17 @@ def read_box_table(path):
 
 def convert(images_dir, boxes_file, out_dir, grabcut_iterations=5, examples_per_shard=500,
             max_pixels=imageio.MAX_PIXELS, verbose=True):
-    """Converts the photos of a box CSV into a saliency set (module docstring); returns the manifest."""
+    """Converts the photos of a box CSV into a saliency set (module docstring); returns the manifest.
+
+    Args:
+      images_dir: the photos' folder; the CSV's paths are relative to it.
+      boxes_file: the box CSV or TSV.
+      out_dir: where the saliency set goes (changed only if every photo was converted).
+      grabcut_iterations: GrabCut's iterations on each photo's mean box.
+      examples_per_shard: examples per TFRecord shard.
+      max_pixels: photos with more pixels are refused.
+      verbose: print the count and a progress bar.
+    """
     table = read_box_table(boxes_file)
     for photo, (_, where) in table.items():
         if not os.path.isfile(os.path.join(images_dir, photo)):

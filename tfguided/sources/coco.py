@@ -64,7 +64,13 @@ def read_annotations(path):
 
 def class_table(coco, subset, path):
     """(class names with background first, {category id: label}) for the categories named in
-    `subset` (comma-separated, in that order), or all of them in the order of their ids."""
+    `subset` (comma-separated, in that order), or all of them in the order of their ids.
+
+    Args:
+      coco: the annotations (`read_annotations`).
+      subset: comma-separated category names, or "" for all.
+      path: the annotations file, for messages.
+    """
     by_name = {c["name"]: c["id"] for c in sorted(coco["categories"], key=lambda c: c["id"])}
     names = [n.strip() for n in subset.split(",") if n.strip()] if subset else list(by_name)
     unknown = [n for n in names if n not in by_name]
@@ -76,7 +82,12 @@ def class_table(coco, subset, path):
 
 def instance_mask(ann, height, width):
     """An annotation's segmentation (polygons, RLE or compressed RLE) as a bool [H, W] mask,
-    drawn as pycocotools' COCO.annToMask draws it; None for an annotation without one."""
+    drawn as pycocotools' COCO.annToMask draws it; None for an annotation without one.
+
+    Args:
+      ann: one annotation of the instances file.
+      height, width: the photo's size.
+    """
     from pycocotools import mask as mask_utils
 
     segmentation = ann.get("segmentation")
@@ -92,7 +103,16 @@ def instance_mask(ann, height, width):
 
 
 def semantic_mask(anns, height, width, label_of):
-    """The photo's label map (module docstring), or None if an annotation has no segmentation."""
+    """The photo's label map (module docstring), or None if a target class's annotation has no
+    segmentation.
+
+    Args:
+      anns: the photo's annotations.
+      height, width: the photo's size.
+      label_of: {category id: label} of the target classes.
+    Returns:
+      uint8 [H, W]: labels 1..K, background 0, void (255) on crowd regions.
+    """
     masks = [(ann, instance_mask(ann, height, width)) for ann in anns if ann["category_id"] in label_of]
     if any(mask is None for _, mask in masks):
         return None
@@ -107,7 +127,19 @@ def semantic_mask(anns, height, width, label_of):
 
 def coco_example(image, anns, images_dir, label_of, max_pixels, masks, max_side=0):
     """One photo -> records.Example: its file's bytes (shrunk to `max_side` if longer), its labels
-    and (`masks`) its label map."""
+    and (`masks`) its label map.
+
+    Args:
+      image: the photo's image entry.
+      anns: its annotations.
+      images_dir: the folder its file_name is relative to.
+      label_of: {category id: label} of the target classes.
+      max_pixels: photos with more pixels are refused.
+      masks: write its label map (`semantic_mask`).
+      max_side: a longer side is shrunk to it, the mask alike (0: never).
+    Returns:
+      The records.Example.
+    """
     path = os.path.join(images_dir, image["file_name"])
     data, pixels = imageio.read_image(path, max_pixels)
     if pixels.shape[:2] != (image["height"], image["width"]):
@@ -130,7 +162,13 @@ def largest_box(anns):
 
 
 def photos(coco, images_dir, path):
-    """[(image entry, its annotations)] in the file's order, each photo's file checked to exist."""
+    """[(image entry, its annotations)] in the file's order, each photo's file checked to exist.
+
+    Args:
+      coco: the annotations (`read_annotations`).
+      images_dir: the folder the file_name entries are relative to.
+      path: the annotations file, for messages.
+    """
     anns = collections.defaultdict(list)
     for ann in coco["annotations"]:
         anns[ann["image_id"]].append(ann)
@@ -189,7 +227,20 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
 def write_coco_saliency(entries, out_dir, grabcut_iterations, examples_per_shard, max_pixels, annotations, verbose,
                         max_side=0):
     """The saliency set: the train photos with none of the target classes and a box, each with
-    its largest box (GrabCut inside it gives the target, as MSRA's mean box does)."""
+    its largest box (GrabCut inside it gives the target, as MSRA's mean box does).
+
+    Args:
+      entries: the Photos of both splits.
+      out_dir: where the saliency set goes.
+      grabcut_iterations: GrabCut's iterations on each box.
+      examples_per_shard: examples per TFRecord shard.
+      max_pixels: photos with more pixels are refused.
+      annotations: the annotations file, recorded in the manifest.
+      verbose: print the count and a progress bar.
+      max_side: a longer side is shrunk to it, the box alike (0: never).
+    Returns:
+      The saliency set's manifest.
+    """
     chosen = [(e.image, box, e.folder) for e in entries
               if e.split == "train" and not e.has_target() and (box := largest_box(e.anns)) is not None]
 

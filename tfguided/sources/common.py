@@ -15,6 +15,7 @@ SPLITS = ("train", "val")
 
 
 def is_image_file(name):
+    """Whether a file name ends with one of IMAGE_EXTENSIONS, in any case."""
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
@@ -66,7 +67,14 @@ def relative_posix(path, root):
 def shrunk(data, image, max_side, mask=None):
     """(bytes, pixels, mask) of a photo whose long side is over `max_side` (0: never) resized to
     it: the pixels by area averaging and stored again (JPEG at quality 95 for a JPEG, else PNG),
-    the mask (class indices) by nearest neighbour; else the photo as it was."""
+    the mask (class indices) by nearest neighbour; else the photo as it was.
+
+    Args:
+      data: the photo file's bytes.
+      image: the decoded photo, RGB uint8 [H, W, 3].
+      max_side: the longest side kept, in pixels (0: never shrink).
+      mask: its label map [H, W], or None.
+    """
     height, width = image.shape[:2]
     if not max_side or max(height, width) <= max_side:
         return data, image, mask

@@ -124,7 +124,13 @@ def rows_from_subfolders(images_dir):
 
 def check_rows(rows, images_dir, class_names):
     """Refuses, naming the file and line, what cannot be converted, before anything is read:
-    a missing photo or mask, a class not in `class_names`, a photo listed twice."""
+    a missing photo or mask, a class not in `class_names`, a photo listed twice.
+
+    Args:
+      rows: the Rows of the labels file or the subfolders.
+      images_dir: the folder their paths are relative to.
+      class_names: the classes, background first.
+    """
     first = {}
     for row in rows:
         if row.path in first:
@@ -145,7 +151,18 @@ def check_rows(rows, images_dir, class_names):
 
 def folder_example(row, images_dir, class_names, max_pixels, counts, max_side=0):
     """One row -> records.Example (the photo's own bytes, or shrunk to `max_side`), after decoding
-    it and checking its mask."""
+    it and checking its mask.
+
+    Args:
+      row: the photo's Row.
+      images_dir: the folder its paths are relative to.
+      class_names: the classes, background first; a label is a name's index.
+      max_pixels: photos with more pixels are refused.
+      counts: a collections.Counter of not_rgb, masks and shrunk photos, counted up here.
+      max_side: a longer side is shrunk to it, the mask alike (0: never).
+    Returns:
+      The records.Example.
+    """
     path = os.path.join(images_dir, row.path)
     try:
         data, image = imageio.read_image(path, max_pixels)

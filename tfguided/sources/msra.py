@@ -41,6 +41,17 @@ def read_label_file(path):
 
 
 def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations, max_pixels=imageio.MAX_PIXELS):
+    """One label file entry -> a saliency example (`box_example`), after checking the photo's size
+    against the label file; its id is `rel` without extension, '/' replaced by '_'.
+
+    Args:
+      msra_root: the folder with Image/.
+      rel, width, height, boxes: the entry (`read_label_file`).
+      grabcut_iterations: GrabCut's iterations on the mean box.
+      max_pixels: photos with more pixels are refused.
+    Returns:
+      The records.Example.
+    """
     path = os.path.join(msra_root, "Image", rel)
     data, image = imageio.read_image(path, max_pixels)
     if image.shape[:2] != (height, width):
@@ -50,7 +61,20 @@ def msra_example(msra_root, rel, width, height, boxes, grabcut_iterations, max_p
 
 def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_iterations=5,
             examples_per_shard=500, verbose=True, max_pixels=imageio.MAX_PIXELS):
-    """Converts every listed image (minus `exclude_ids`, a file of ids) to split 'train'."""
+    """Converts every listed image (minus `exclude_ids`, a file of ids) to split 'train'.
+
+    Args:
+      msra_root: the folder with Image/ and (by default) labels.txt.
+      out_dir: where the saliency set goes (changed only if every image was converted).
+      label_file: the label file, or None for <msra_root>/labels.txt.
+      exclude_ids: a file of ids to leave out (e.g. images of target classes), or None.
+      grabcut_iterations: GrabCut's iterations on each mean box.
+      examples_per_shard: examples per TFRecord shard.
+      verbose: print the count and a progress bar.
+      max_pixels: images with more pixels are refused.
+    Returns:
+      The manifest.
+    """
     label_file = label_file or os.path.join(msra_root, "labels.txt")
     if not os.path.exists(label_file):
         raise FileNotFoundError(f"{label_file}: MSRA label file missing (--label_file)")

@@ -118,7 +118,13 @@ def background(rng, size):
 
 
 def draw_rails(img, rng, y):
-    """Rails: two dark parallel lines on sleepers, across the whole width at height y."""
+    """Rails: two dark parallel lines on sleepers, across the whole width at height y.
+
+    Args:
+      img: the float RGB image [S, S, 3], drawn into in place.
+      rng: the numpy.random.Generator.
+      y: the rails' row, in pixels.
+    """
     size = img.shape[0]
     gauge = max(3, int(size * 0.06))
     sleeper = _hsv_to_rgb(rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.4), rng.uniform(0.3, 0.45))
@@ -161,7 +167,19 @@ def _polygons_mask(polys, centre, radius, angle, canvas):
 
 
 def paint_object(img, labels, rng, polys, centre, radius, angle, label, hue=None):
-    """Fills the object into the supersampled image and label map; returns its mask."""
+    """Fills the object into the supersampled image and label map; returns its mask.
+
+    Args:
+      img: the supersampled float RGB image [S, S, 3], painted in place.
+      labels: its uint8 label map [S, S], set to `label` under the object.
+      rng: the numpy.random.Generator.
+      polys: the kind's unit-size outlines (TARGET_KINDS, NON_TARGET_KINDS).
+      centre: (x, y) in pixels.
+      radius: pixels per outline unit.
+      angle: the rotation, in radians.
+      label: the object's label.
+      hue: the class's hue family, or None for any hue.
+    """
     mask = _polygons_mask(polys, centre, radius, angle, img.shape[0])
     if mask.any():
         ys, xs = np.nonzero(mask)
@@ -190,7 +208,16 @@ def void_border(labels):
 
 
 def scene(rng, size, class_names, max_objects=3, distractor_prob=0.45, rails_without_wagon=0.05):
-    """One target-class scene: RGB uint8 [size, size, 3], label map uint8 with void borders."""
+    """One target-class scene: RGB uint8 [size, size, 3], label map uint8 with void borders.
+
+    Args:
+      rng: the numpy.random.Generator.
+      size: the image's side, in pixels.
+      class_names: the classes, background first (`demo_class_names`).
+      max_objects: at most this many target objects (at least one).
+      distractor_prob: the chance of one more object, of no target class (labelled background).
+      rails_without_wagon: the chance of rails in a scene without a wagon.
+    """
     canvas = size * SUPERSAMPLE
     img = background(rng, canvas)
     labels = np.zeros((canvas, canvas), np.uint8)
@@ -223,7 +250,16 @@ def scene(rng, size, class_names, max_objects=3, distractor_prob=0.45, rails_wit
 
 
 def saliency_scene(rng, size, n_annotators, clutter_prob=0.3):
-    """One MSRA-style image: a main non-target object, its annotators' boxes (l, t, r, b), inclusive."""
+    """One MSRA-style image: a main non-target object, its annotators' boxes (l, t, r, b), inclusive.
+
+    Args:
+      rng: the numpy.random.Generator.
+      size: the image's side, in pixels.
+      n_annotators: how many boxes.
+      clutter_prob: the chance of a small second object.
+    Returns:
+      (RGB uint8 [size, size, 3], [one box per annotator]).
+    """
     canvas = size * SUPERSAMPLE
     img = background(rng, canvas)
     scratch = np.zeros((canvas, canvas), np.uint8)

@@ -39,6 +39,8 @@ def read_image_labels(path):
 
 
 def read_id_list(path):
+    """The ids of a list file, in order ('#' comments and blank lines left out); an id listed
+    twice is refused."""
     ids = files.read_lines(path, comments=True)
     seen = set()
     for image_id in ids:
@@ -49,7 +51,13 @@ def read_id_list(path):
 
 
 def read_split_ids(voc_root, split, sbd_root=None):
-    """The ids of a split; `train_aug` is built from VOC and SBD lists when no list file exists."""
+    """The ids of a split; `train_aug` is built from VOC and SBD lists when no list file exists.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      split: the name of a list under ImageSets/Segmentation.
+      sbd_root: SBD's dataset folder, or None.
+    """
     path = os.path.join(voc_root, "ImageSets", "Segmentation", split + ".txt")
     if split == "train_aug" and not os.path.exists(path):
         return train_aug_ids(voc_root, sbd_root)
@@ -69,7 +77,13 @@ def train_aug_ids(voc_root, sbd_root):
 
 
 def read_xml_labels(voc_root, image_id, class_names):
-    """The classes of the objects in `Annotations/<id>.xml`, as sorted indices."""
+    """The classes of the objects in `Annotations/<id>.xml`, as sorted indices.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      image_id: the image's id.
+      class_names: the classes, background first; an object's class is its name's index.
+    """
     path = os.path.join(voc_root, "Annotations", image_id + ".xml")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: annotation missing, so {image_id!r} has no image labels")
@@ -97,7 +111,13 @@ def read_sbd_mask(sbd_root, image_id):
 
 
 def read_mask(voc_root, sbd_root, image_id):
-    """(label map, its path) from VOC's PNG, else SBD's .mat; (None, VOC's path) if neither."""
+    """(label map, its path) from VOC's PNG, else SBD's .mat; (None, VOC's path) if neither.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      sbd_root: SBD's dataset folder, or None.
+      image_id: the image's id.
+    """
     png = os.path.join(voc_root, "SegmentationClass", image_id + ".png")
     if os.path.exists(png):
         return labelmap.read_label_png(png), png
@@ -108,6 +128,13 @@ def read_mask(voc_root, sbd_root, image_id):
 
 
 def image_path(voc_root, sbd_root, image_id):
+    """The photo's path: VOC's JPEGImages/<id>.jpg, else SBD's img/<id>.jpg where only that exists.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      sbd_root: SBD's dataset folder, or None.
+      image_id: the image's id.
+    """
     path = os.path.join(voc_root, "JPEGImages", image_id + ".jpg")
     if not os.path.exists(path) and sbd_root:
         sbd_path = os.path.join(sbd_root, "img", image_id + ".jpg")
@@ -120,7 +147,21 @@ def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None,
                 sbd_root=None, max_pixels=imageio.MAX_PIXELS, table=None, mismatches=None):
     """One id -> records.Example, after checking the mask against the image and the class set.
     `table`: a class subset's lookup (data/classes.py) applied to the mask and the labels;
-    `mismatches`: a list that collects (id, labels, mask classes) where the two disagree."""
+    `mismatches`: a list that collects (id, labels, mask classes) where the two disagree.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      image_id: the image's id.
+      class_names: the source's classes, background first.
+      labels_from: tsv, xml or masks (`resolve_label_source`).
+      image_labels: {id: labels} of the TSV, for tsv.
+      labels_tsv: the TSV's path, for messages.
+      sbd_root: SBD's dataset folder, or None.
+      max_pixels: images with more pixels are refused.
+      table, mismatches: as above, or None.
+    Returns:
+      The records.Example.
+    """
     num_classes = len(class_names) - 1
     path = image_path(voc_root, sbd_root, image_id)
     data, height, width = imageio.read_image_file(path, max_pixels)
@@ -152,7 +193,15 @@ def voc_example(voc_root, image_id, class_names, labels_from, image_labels=None,
 def source_labels(voc_root, image_id, class_names, labels_from, image_labels, labels_tsv,
                   from_mask=None, sbd_root=None):
     """An image's labels in the source's classes, checked: from the TSV, the XML or its mask
-    (`from_mask`, the mask's classes; read here when not given)."""
+    (`from_mask`, the mask's classes; read here when not given).
+
+    Args:
+      voc_root, image_id, class_names, labels_from, image_labels, labels_tsv, sbd_root: as
+        `voc_example`.
+      from_mask: the classes of the image's mask, or None.
+    Returns:
+      The labels, class indices 1..K; an image without any is refused.
+    """
     num_classes = len(class_names) - 1
     if labels_from == "tsv":
         if image_id not in image_labels:
@@ -178,7 +227,15 @@ def source_labels(voc_root, image_id, class_names, labels_from, image_labels, la
 
 
 def resolve_label_source(voc_root, labels_from, labels_tsv):
-    """(source, tsv path): `auto` becomes tsv, xml or masks by what the folder holds."""
+    """(source, tsv path): `auto` becomes tsv, xml or masks by what the folder holds.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      labels_from: one of LABEL_SOURCES (--labels_from).
+      labels_tsv: the TSV's path, or None for <voc_root>/image_labels.tsv if it exists.
+    Returns:
+      (tsv, xml or masks; the TSV's path for tsv, else None).
+    """
     if labels_from not in LABEL_SOURCES:
         raise ValueError(f"--labels_from={labels_from!r}: choose one of {', '.join(LABEL_SOURCES)}")
     if labels_tsv is None and labels_from in ("auto", "tsv"):
@@ -227,6 +284,17 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
     that order, other classes background, data/classes.py); images whose labels hold none of
     them are left out. Images whose labels and mask disagree are listed in
     label_mask_mismatches.tsv with one warning.
+
+    Args:
+      voc_root: the VOC2012 folder.
+      out_dir: where the target set goes.
+      splits: the lists under ImageSets/Segmentation to convert.
+      labels_tsv, labels_from: where the image labels come from (`resolve_label_source`).
+      examples_per_shard: examples per TFRecord shard.
+      verbose: print the counts and progress bars.
+      sbd_root: SBD's benchmark_RELEASE or its dataset folder, or None.
+      max_pixels: images with more pixels are refused.
+      classes_subset: comma-separated class names to keep, or "" for all.
     """
     if not os.path.isdir(voc_root):
         raise FileNotFoundError(f"--voc_root={voc_root}: no such directory")

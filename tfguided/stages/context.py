@@ -23,6 +23,17 @@ DONE = "done.json"
 
 @dataclasses.dataclass
 class Context:
+    """The shared state of one run: its config, where each stage's artifacts live (`stage_dir`)
+    and its distribution strategy.
+
+    Attributes:
+      config: the run's configs.Config, validated and fitted to the converted data on creation.
+      workdir: the folder the stage directories go in.
+      data_dir: the converted data (a target set, or a folder with target/ and saliency/);
+        None: the data stage makes it in the workdir.
+      strategy_name: the tf.distribute strategy of train/strategy.py: default, mirrored or
+        multi_worker.
+    """
     config: configs.Config
     workdir: str
     data_dir: str = None      # converted data (target/, saliency/, or a target set); None: the data stage makes it
@@ -235,6 +246,7 @@ def _name_value(value):
 
 
 def describe(results):
+    """A results dict as indented JSON with sorted keys, for the log."""
     return json.dumps(results, indent=2, sort_keys=True)
 
 

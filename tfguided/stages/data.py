@@ -30,6 +30,15 @@ def needed(ctx):
 
 
 def run(ctx):
+    """Checks the converted sets this run reads, or converts the missing ones from their sources
+    (module docstring), then the class count against the preset. It has no stage directory: the
+    sets go to ctx.target_dir and ctx.saliency_dir.
+
+    Args:
+      ctx: the run's stages.context.Context.
+    Returns:
+      {"<role>/<split>": number of examples} for every split of those sets.
+    """
     cfg = ctx.config.data
     dirs = needed(ctx)
     missing = {role: d for role, d in dirs.items() if not os.path.exists(os.path.join(d, records.MANIFEST))}

@@ -18,6 +18,16 @@ from tfguided.stages.predictions import full_size_predictions
 
 
 def run(ctx, out_dir):
+    """Scores the segmenter's predictions on data.eval_split (module docstring): metrics.json,
+    table.md (with ground truth), the first evaluate.panels panels as PNGs and TensorBoard images.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      images_with_masks, image_map (the image-level mAP of the segmenter's tags) and, where
+      ground truth exists, miou, miou_crf, pixel_accuracy and pixel_accuracy_crf; in percent.
+    """
     cfg = ctx.config
     class_names = ctx.class_names()
     num_labels = cfg.num_classes + 1

@@ -99,7 +99,15 @@ def _endpoint(name, fn):
 
 
 def serving_fns(model, scale, scales=(1.0,), flip=False):
-    """The endpoints' tf.functions by name (module docstring); `scales`, `flip`: test-time views."""
+    """The endpoints' tf.functions by name (module docstring).
+
+    Args:
+      model: the trained segmenter.
+      scale: the scale the network runs at, as trained (segmenter.net.scale).
+      scales, flip: the test-time views (inference.probabilities_fn), as in the evaluation.
+    Returns:
+      {endpoint name: its tf.function with its one input signature (ENDPOINTS)}.
+    """
     probabilities = probabilities_fn(model, scale, scales, flip)
 
     def labelled(images):
@@ -124,7 +132,15 @@ def serving_fns(model, scale, scales=(1.0,), flip=False):
 
 
 def export(model, scale, class_names, path, scales=(1.0,), flip=False):
-    """Writes the SavedModel of `model` to `path` (replacing it) with `class_names.txt`."""
+    """Writes the SavedModel of `model` to `path` (replacing it) with `class_names.txt`.
+
+    Args:
+      model, scale, scales, flip: as `serving_fns`.
+      class_names: the label names, background first.
+      path: the SavedModel's directory.
+    Returns:
+      `path`.
+    """
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, fn in serving_fns(model, scale, scales, flip).items():
@@ -139,6 +155,15 @@ def export(model, scale, class_names, path, scales=(1.0,), flip=False):
 
 
 def run(ctx, out_dir):
+    """Exports the segmenter stage's model as a SavedModel (module docstring) into
+    out_dir/saved_model, with the evaluation's test-time views (evaluate.tta).
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      {"path": the SavedModel's absolute path}.
+    """
     model = loop.load_model(ctx.stage_dir("segmenter"))
     tta = ctx.config.evaluate.tta
     path = export(model, ctx.config.segmenter.net.scale, ctx.class_names(), os.path.join(out_dir, SAVED_MODEL),

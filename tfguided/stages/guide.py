@@ -48,7 +48,15 @@ def network_outputs(ctx, split, batch_size=16):
     """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
     decoded or None), and what the guide strategy's networks give it: the seeder's class maps
     with their geometry on the image, the saliency (probabilities, or the MB+ map's path). The
-    networks run batched in this process; None for a network the strategy does not use."""
+    networks run batched in this process; None for a network the strategy does not use.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      split: the split of the converted target set.
+      batch_size: images per network batch.
+    Yields:
+      A dict per image: id, image, labels, mask_png, gt, cams, cam_geometry, saliency.
+    """
     needs = registry.GUIDES[ctx.config.guide.strategy]["needs"]
     seeder = loop.load_model(ctx.stage_dir("seeder")) if "seeder" in needs else None
     seed_tta = ctx.config.guide.seed_tta
@@ -83,6 +91,13 @@ def labelled(ctx, split, batch_size=16):
 
     The per-image labelling (`label_example`, G2's dense CRF included) runs in one worker process
     per core, in order (tfguided/parallel.py); G1's classifier in this process.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      split: the split of the converted target set.
+      batch_size: images per network batch.
+    Yields:
+      A dict per image: id, image, labels, mask_png, gt, guide, seeds, foreground.
     """
     guide_cfg = ctx.config.guide
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
@@ -154,6 +169,18 @@ def panel_items(item):
 
 
 def run(ctx, out_dir):
+    """Labels every image of data.train_split with the guide strategy (or, in a self-training
+    round, the previous round's segmenter) and writes them with their guides as split "train" of
+    a converted set, with quality.json (where ground truth exists), panels and TensorBoard images.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      images (the count) and, where ground truth exists, the guide's supervision quality in
+      percent (metrics.GuideStats); for a guide that uses the saliency, also the saliency's
+      quality on the eval split (`saliency_quality`).
+    """
     cfg = ctx.config
     count = records.split_count(ctx.target_dir, cfg.data.train_split)
     class_names = ctx.class_names()

@@ -23,7 +23,15 @@ def stage_help():
 
 
 def ensure(ctx, stage, log=print):
-    """Builds `stage` and whatever it needs; returns its results dict."""
+    """Builds `stage` and whatever it needs; returns its results dict.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      stage: the stage's name (table.STAGES).
+      log: where the progress lines go.
+    Returns:
+      The stage's results: its runner's dict with "seconds", or the finished stage's (done.json).
+    """
     for dep in dependencies(ctx, stage):
         ensure(ctx, dep, log)
     for dep in table.previous_round(ctx, stage):
@@ -59,7 +67,13 @@ def ensure(ctx, stage, log=print):
 def ensure_as_worker(ctx, stage, log):
     """A multi_worker run's other workers: a network stage is trained together with the chief,
     in a scratch folder deleted afterwards (the stage's work after training is the chief's);
-    any other stage is the chief's, waited for."""
+    any other stage is the chief's, waited for.
+
+    Args:
+      ctx, stage, log: as `ensure`.
+    Returns:
+      The chief's results of `stage` (Context.wait_done).
+    """
     if not trains_a_network(ctx, stage) or ctx.is_done(stage):
         return ctx.wait_done(stage, log=log)
     task_type, task_id = worker_task(ctx.strategy())
@@ -73,7 +87,15 @@ def ensure_as_worker(ctx, stage, log):
 def dry_run(config, stage, data_dir=None):
     """The resolved configuration and a summary of every network `stage` builds, as text; with
     self-training rounds, each round's guide and segmenter directories in build order. The
-    classes are checked against the data where it is known (`data_dir`, or the source to convert)."""
+    classes are checked against the data where it is known (`data_dir`, or the source to convert).
+
+    Args:
+      config: the run's configs.Config.
+      stage: the stage asked for (table.STAGES).
+      data_dir: the converted data, or None when the data stage would make it.
+    Returns:
+      The text to print.
+    """
     lines = [config.to_json(), ""]
     ctx = Context(config, workdir="<dry run>", data_dir=data_dir)
     rounds = [ctx]

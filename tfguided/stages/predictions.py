@@ -7,9 +7,17 @@ from tfguided.train import loop
 
 
 def full_size_predictions(ctx, split, segmenter_dir, tta):
-    """Per example of `split`: (example, id, RGB image, ground truth or None, the segmenter's
-    probabilities at the image's size with `tta`'s views): what the evaluation scores and what a
-    self-training round relabels (stages/guide.py)."""
+    """Per example of `split`: the segmenter's probabilities at the image's size, what the
+    evaluation scores and what a self-training round relabels (stages/guide.py).
+
+    Args:
+      ctx: the run's stages.context.Context.
+      split: the split of the converted target set.
+      segmenter_dir: the segmenter stage directory whose model predicts.
+      tta: the test-time views, a config's tta section (scales, flip).
+    Yields:
+      (example, id, RGB image, ground truth or None, probabilities [H, W, C]).
+    """
     predict = full_size_fn(loop.load_model(segmenter_dir), ctx.config.segmenter.net.scale, tta.scales, tta.flip)
     for ex in records.iterate_numpy(ctx.target_dir, split):
         image_id = ex["id"].decode()

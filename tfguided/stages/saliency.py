@@ -29,6 +29,13 @@ from tfguided.train import loop, losses
 
 
 def build(cfg):
+    """The paper's saliency net: a two-class (background, salient) DeepLab net of saliency.net.
+
+    Args:
+      cfg: the run's configs.Config.
+    Returns:
+      The Keras model, not compiled.
+    """
     return deeplab.build(2, cfg.saliency.net, cfg.saliency.train.weight_decay, name="saliency")
 
 
@@ -43,7 +50,15 @@ def training_data(ctx, keep_ids=None):
 def target_free_ids(ctx, out_dir, batch_size=32):
     """§6.1 "We constrain the training only to data samples of non-Pascal categories": the ids of
     the saliency images in which the seeder (trained on the target classes' image labels) gives
-    no class a probability >= saliency.exclude_target_score; written to target_free_ids.txt."""
+    no class a probability >= saliency.exclude_target_score; written to target_free_ids.txt.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the saliency stage directory.
+      batch_size: images per seeder batch.
+    Returns:
+      (the kept ids, the number of saliency images).
+    """
     threshold = ctx.config.saliency.exclude_target_score
     seeder = loop.load_model(ctx.stage_dir("seeder"))
     predict = fixed_size_fn(seeder)
@@ -85,6 +100,16 @@ def write_mbd_maps(ctx, out_dir):
 
 
 def train_net(ctx, out_dir):
+    """The `net` method's stage: trains the saliency net on the saliency set (§6.1), only on its
+    images without target classes when saliency.exclude_target_score > 0.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      final_loss and seconds_per_step (loop.train_results), and images_kept and images_total
+      when the images were filtered.
+    """
     cfg = ctx.config
     kept, total = target_free_ids(ctx, out_dir) if ctx.saliency_filters_targets else (None, None)
     _, history = training.fit(ctx, "saliency", out_dir, lambda: build(cfg), losses.segmentation_loss(cfg.saliency.net),
@@ -151,4 +176,13 @@ MBD = SaliencyMethod(write_mbd_maps, maps=mbd.map_path)
 
 
 def run(ctx, out_dir):
+    """Runs the stage of the saliency method saliency.method (module docstring): trains the net,
+    writes the MB+ maps, or records the pretrained net's weights.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      The method's results: `train_net`'s, `write_mbd_maps`' or `check_pretrained`'s.
+    """
     return registry.SALIENCY.load(ctx.config.saliency.method).run(ctx, out_dir)

@@ -28,6 +28,17 @@ def table1_markdown(rows):
 
 
 def run(ctx, out_dir):
+    """Scores the seeder's class maps on data.eval_split (module docstring) and writes
+    pr_curves.json, table1.md, figure3.png and guide.panels seed panels; every eval image needs
+    ground truth.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      mP, fg_precision_at_20_recall and bg_precision_at_80_recall (percent), map (the seeder's or
+      classifier's val_map) and images.
+    """
     cfg = ctx.config
     split = cfg.data.eval_split
     count = records.split_count(ctx.target_dir, split)

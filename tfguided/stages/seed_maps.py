@@ -21,7 +21,13 @@ from tfguided.train import loop
 
 def class_maps(ctx, split, limit=None):
     """Yields (id, RGB image, labels, ground truth, normalised maps [H, W, L]) for the images of
-    `split` (the first `limit`), from the configured seeder."""
+    `split` (the first `limit`), from the configured seeder.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      split: the split of the converted target set.
+      limit: how many images, or None for all.
+    """
     cfg = ctx.config
     kind = registry.SEEDERS[cfg.seeder.arch]["kind"]
     if kind == "baseline":
@@ -90,12 +96,30 @@ def heatmap(maps):
 
 
 def seed_panel(image, labels, maps, tau, gt):
+    """A seed panel: the image, its best class map as a heat image, its seeds at `tau` and the
+    ground truth where known.
+
+    Args:
+      image: RGB uint8 [H, W, 3].
+      labels: the image's class labels, one per map.
+      maps: the normalised class maps [H, W, L].
+      tau: the seed threshold (guide.tau).
+      gt: the ground-truth label map, or None.
+    Returns:
+      The panel, one RGB uint8 strip (eval.panels.panel).
+    """
     items = [("class map", heatmap(maps)), (f"seeds@{tau:g}", seeds_from_maps(maps, labels, tau))]
     return panels.panel(image, items + ([("truth", gt)] if gt is not None else []))
 
 
 def write_seed_panels(ctx, out_dir, count):
-    """Seed panels of the first `count` eval images, as PNGs under out_dir/panels and in TensorBoard."""
+    """Seed panels of the first `count` eval images, as PNGs under out_dir/panels and in TensorBoard.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+      count: how many panels.
+    """
     made = []
     for image_id, image, labels, gt, maps in class_maps(ctx, ctx.config.data.eval_split, count):
         made.append(seed_panel(image, labels, maps, ctx.config.guide.tau, gt))

@@ -22,6 +22,14 @@ from tfguided.train import loop, losses
 
 
 def build(cfg, num_classes):
+    """The seeder: the GAP net of seeder.arch (registry.SEEDERS) on seeder.net.
+
+    Args:
+      cfg: the run's configs.Config.
+      num_classes: the number of target classes (background not counted).
+    Returns:
+      The GapNet, a Keras model, not compiled.
+    """
     net = cfg.seeder.net
     return GapNet(cfg.seeder.arch, num_classes, net.width, net.fc_units, net.batch_norm,
                   cfg.seeder.train.weight_decay, net.input_size, net.convs, net.backbone,
@@ -29,6 +37,15 @@ def build(cfg, num_classes):
 
 
 def build_classifier(cfg, num_classes):
+    """The classifier: VGG-16 with fully connected layers on classifier.net; another backbone is
+    refused.
+
+    Args:
+      cfg: the run's configs.Config.
+      num_classes: the number of target classes (background not counted).
+    Returns:
+      The VggClassifier, a Keras model, not compiled.
+    """
     net = cfg.classifier.net
     if net.backbone != "vgg16":
         raise ValueError(f"classifier.net.backbone={net.backbone!r}: the classifier is VGG-16 "
@@ -50,6 +67,16 @@ def training_data(ctx, section):
 
 
 def train_classifier(ctx, out_dir, section):
+    """Trains the seeder or the classifier with the sigmoid multi-label loss, then (on the chief)
+    measures its classification mAP on data.eval_split.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+      section: "seeder" or "classifier": the config section and the builder.
+    Returns:
+      final_loss, seconds_per_step and, on the chief, val_map (percent).
+    """
     cfg, num_classes = ctx.config, ctx.config.num_classes
     model, history = training.fit(ctx, section, out_dir, lambda: BUILDERS[section](cfg, num_classes),
                                   losses.multilabel_loss(), training_data(ctx, section))
@@ -76,18 +103,42 @@ def fit_mean_shape(ctx, out_dir):
 def run(ctx, out_dir):
     """GAP seeders are trained; the mean shape baseline is computed. Seed panels depend on
     guide.tau, so they are drawn by seed_eval (and the guide's panels), not here: a tau override
-    reuses the seeder."""
+    reuses the seeder.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      A GAP seeder's final_loss, seconds_per_step and val_map (`train_classifier`); the mean
+      shape's objects (the masks averaged) and val_map None.
+    """
     if registry.SEEDERS[ctx.config.seeder.arch]["kind"] == "baseline":
         return fit_mean_shape(ctx, out_dir)
     return train_classifier(ctx, out_dir, "seeder")
 
 
 def run_classifier(ctx, out_dir):
+    """Stage `classifier`: trains the VGG-16 classifier for G1 and the backprop seeders.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      final_loss, seconds_per_step and val_map (`train_classifier`).
+    """
     return train_classifier(ctx, out_dir, "classifier")
 
 
 def classification_map(model, data_dir, split, num_classes, size):
-    """Mean average precision (percent) of the image-level scores on a split (Table 1, mAP)."""
+    """Mean average precision (percent) of the image-level scores on a split (Table 1, mAP).
+
+    Args:
+      model: the trained seeder or classifier.
+      data_dir: the converted target set.
+      split: its split to score.
+      num_classes: the number of target classes.
+      size: the network's input size, the images are resized to it.
+    """
     predict = fixed_size_fn(model)
     ds = records.dataset(data_dir, split).map(
         pipelines.classification_example(num_classes, size, train=False)).batch(32)

@@ -15,6 +15,14 @@ from tfguided.train.monitor import ValMiou
 
 
 def build(cfg, num_classes):
+    """The segmenter: the DeepLab net of segmenter.net, one output per class and background.
+
+    Args:
+      cfg: the run's configs.Config.
+      num_classes: the number of target classes (background not counted).
+    Returns:
+      The Keras model, not compiled.
+    """
     return deeplab.build(num_classes + 1, cfg.segmenter.net, cfg.segmenter.train.weight_decay, name="segmenter")
 
 
@@ -40,6 +48,16 @@ def crf_loss_wrapper(cfg):
 
 
 def run(ctx, out_dir):
+    """Trains the segmenter on the guide labels, or on the ground truth for --guide=gt, with the
+    constrain-to-boundary loss when segmenter.crf_loss is set; saves out_dir/model.keras.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      out_dir: the stage directory.
+    Returns:
+      final_loss, seconds_per_step, trained_on (the directory of the labels) and, with
+      segmenter.monitor_images, val_miou_crops (the last epoch's mIoU on fixed eval crops).
+    """
     cfg = ctx.config
     _, history = training.fit(ctx, "segmenter", out_dir, lambda: build(cfg, cfg.num_classes),
                               losses.segmentation_loss(cfg.segmenter.net), training_data(ctx),

@@ -15,7 +15,16 @@ RUN = "results"  # under the stage's logs/, beside Keras' train / validation run
 
 def write(stage_dir, stage_name, results, config_values):
     """Scalars `results/<key>` at step 0 for every finite number in `results`, and
-    `config_values` ({dotted.field: value}) as the run's hyperparameters."""
+    `config_values` ({dotted.field: value}) as the run's hyperparameters.
+
+    Args:
+      stage_dir: the stage directory; written under its logs/results.
+      stage_name: the directory's name, the HParams trial id.
+      results: the stage's results dict.
+      config_values: the config fields the stage depends on.
+    Returns:
+      The scalars written, {key: float}.
+    """
     numbers = {k: float(v) for k, v in results.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")}
     values = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in config_values.items()}

@@ -24,6 +24,7 @@ def _always(ctx):
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
+    """One entry of the stage table (module docstring); the functions take the run's Context."""
     name: str
     doc: str                # what it makes, for --help
     reads: tuple            # config sections, or section.field read for this stage's own artifacts only
@@ -123,6 +124,7 @@ def target_stage(name):
 
 
 def stage(name):
+    """The table entry of stage `name`, or a ValueError naming the --stage choices."""
     if name not in STAGES:
         raise ValueError(f"--stage={name!r}: choose one of {', '.join(STAGES)}")
     return STAGES[name]
@@ -162,6 +164,7 @@ def data_dirs(ctx, name):
 
 
 def trains_a_network(ctx, name):
+    """Whether stage `name` trains a network in this run (multi_worker: every worker runs it)."""
     return stage(name).trains(ctx)
 
 

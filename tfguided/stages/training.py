@@ -8,9 +8,17 @@ from tfguided.train import loop
 
 
 def batches(ctx, section, data, skip_batches=0):
-    """The training batches of config section `section` from `data` = (converted directory,
-    split, example function (example, seed) -> inputs, ids to keep or None), from batch
-    `skip_batches` on; `train.batch_size` images per replica."""
+    """The training batches of config section `section`: `train.batch_size` images per replica.
+
+    Args:
+      ctx: the run's stages.context.Context.
+      section: the config section that trains, e.g. "seeder" or "segmenter".
+      data: (converted directory, split, example function (example, seed) -> inputs, ids to
+        keep or None), as the stages' `training_data` give it.
+      skip_batches: how many batches to skip (a resumed training starts where it stopped).
+    Returns:
+      The tf.data.Dataset of global batches (pipelines.training_dataset).
+    """
     data_dir, split, example_fn, keep_ids = data
     train = getattr(ctx.config, section).train
     return pipelines.training_dataset(data_dir, split, example_fn, ctx.global_batch(train), train.rng_seed,
