@@ -24,7 +24,7 @@ def shared_path(*parts):
     if not os.path.exists(path):
         message = f"real data not found at {path} (set TFGUIDED_SHARED_DATA)"
         if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(f"CI=true: {message}", pytrace=False)
+            pytest.fail(f"CI={os.environ['CI']}: {message}", pytrace=False)
         pytest.skip(message)
     return path
 

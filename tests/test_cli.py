@@ -1,4 +1,4 @@
-"""The converters' command line: python -m tfrecords_tools {synthetic|voc|msra}."""
+"""The converters' command line: python -m tfrecords_tools SOURCE (registry.SOURCES)."""
 
 import json
 import os
@@ -21,7 +21,8 @@ def test_synthetic_then_voc_then_msra(tmp_path):
 
 def test_usage_errors_name_what_is_wrong(tmp_path):
     proc = run_cli(["-m", "tfrecords_tools", "convert", f"--out={tmp_path}"], check=False)
-    assert proc.returncode != 0 and "synthetic|voc|msra" in proc.stdout
+    usage = " ".join(proc.stdout.split())
+    assert proc.returncode != 0 and "usage: python -m tfrecords_tools SOURCE" in usage and "voc = a PASCAL VOC2012" in usage
     proc = run_cli(["-m", "tfrecords_tools", "voc", f"--out={tmp_path}"], check=False)
     assert proc.returncode != 0 and "--voc_root" in proc.stdout
     proc = run_cli(["-m", "tfrecords_tools", "voc", f"--voc_root={tmp_path}/nowhere",

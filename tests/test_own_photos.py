@@ -94,12 +94,12 @@ def single_animal_ids(split, names, per_class, labels=None):
 # ---------------------------------------------------------------- writing a user's folder
 
 def write_photo(src, dst, how="copy"):
-    """The VOC photo `src` as `dst`: its own bytes, or re-encoded by OpenCV as PNG, grayscale or
-    RGBA PNG. Returns the RGB pixels the file holds where it is lossless (PNG), else None."""
+    """The VOC photo `src` as `dst`: its own bytes, or re-encoded by OpenCV as PNG, grayscale
+    (JPEG or PNG, by `dst`'s extension) or RGBA PNG (alpha 200)."""
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     if how == "copy":
         shutil.copyfile(src, dst)
-        return None
+        return
     bgr = cv2.imread(src, cv2.IMREAD_COLOR)
     if how == "png":
         assert cv2.imwrite(dst, bgr)
@@ -111,7 +111,6 @@ def write_photo(src, dst, how="copy"):
         assert cv2.imwrite(dst, bgra)
     else:
         raise AssertionError(how)
-    return None
 
 
 def write_index_png(path, labels, palette=False):
@@ -230,6 +229,17 @@ def test_folder_and_csv_convert_with_labels_masks_and_negatives(user_folder):
             assert ex["mask"] == b"", row["image"]
     assert masked == 7
     assert [r for r in data.rows if not r["names"]] and stored["train"]["negatives/street.jpg"]["labels"].size == 0
+    # the stored bytes are the grey JPEG and the RGBA PNG; the package's decoder makes RGB of them
+    from tfguided.data import imageio
+    grey_path, rgba_path = (os.path.join(data.images, n) for n in ("photo_04_grey.jpg", "photo_05_rgba.png"))
+    grey = imageio.decode_image(stored["train"]["photo_04_grey.jpg"]["image"])
+    by_opencv = cv2.imread(grey_path, cv2.IMREAD_UNCHANGED)
+    assert by_opencv.ndim == 2 and grey.shape == by_opencv.shape + (3,)
+    assert np.abs(grey.astype(int) - by_opencv[..., None]).max() <= 1
+    rgba = imageio.decode_image(stored["train"]["photo_05_rgba.png"]["image"])
+    by_opencv = cv2.imread(rgba_path, cv2.IMREAD_UNCHANGED)
+    assert by_opencv.shape[2] == 4
+    np.testing.assert_array_equal(rgba, by_opencv[..., 2::-1])
     assert "2 photos are grayscale or have an alpha channel" in data.proc.stdout
     assert "7 photos with a mask" in data.proc.stdout and "1 negatives" in data.proc.stdout
     assert "Traceback" not in data.proc.stdout
@@ -461,9 +471,9 @@ CHAIN_STEPS = ["--override=seeder.train.steps=60", "--override=seeder.train.deca
                "--override=segmenter.train.steps=60", "--override=segmenter.train.decay_every=40"]
 
 
-def train(data_dir, workdir, num_classes, stage):
+def train(data_dir, workdir, num_classes, stage, saliency="mbd"):
     return run_cli(["train_main.py", "--preset=tiny", f"--override=num_classes={num_classes}", *CHAIN_STEPS,
-                    f"--data_dir={data_dir}", "--saliency=mbd", f"--workdir={workdir}", f"--stage={stage}"])
+                    f"--data_dir={data_dir}", f"--saliency={saliency}", f"--workdir={workdir}", f"--stage={stage}"])
 
 
 def saved_model_of(workdir):
@@ -526,7 +536,8 @@ def test_tiny_chain_on_own_photos_exports_evaluates_and_predicts(own_photos_chai
 def test_tiny_chain_without_any_mask_and_with_unicode_class_names(tmp_path):
     """No mask anywhere (no mask column): the chain runs to export, the guide and the evaluation
     say so instead of printing NaN, the evaluation still draws panels; the class names
-    'Zebrastreifen ü' and 'rusty bolt' reach the export's class_names.txt and predict's table."""
+    'Zebrastreifen ü' and 'rusty bolt' reach the export's class_names.txt and predict's table.
+    Saliency: the pretrained net shipped in tfguided/weights (no saliency data, as a user has none)."""
     rename = {"cat": UNICODE_NAMES[0], "dog": UNICODE_NAMES[1]}
     ids = {"train": single_animal_ids("train", ("cat", "dog"), per_class=8),
            "val": single_animal_ids("val", ("cat", "dog"), per_class=2)}
@@ -545,8 +556,8 @@ def test_tiny_chain_without_any_mask_and_with_unicode_class_names(tmp_path):
     assert "0 photos with a mask" in convert.stdout
     assert records.read_manifest(out)["class_names"] == ["background"] + sorted(UNICODE_NAMES)
     workdir = str(tmp_path / "work")
-    export = train(out, workdir, 2, "export")
-    evaluate = train(out, workdir, 2, "evaluate")
+    export = train(out, workdir, 2, "export", saliency="pretrained")  # the net shipped in tfguided/weights
+    evaluate = train(out, workdir, 2, "evaluate", saliency="pretrained")
     outputs = export.stdout + evaluate.stdout
     assert "no masks: quality not measured" in outputs
     assert re.search(r"evaluate: no masks on the 4 val images", outputs), outputs[-3000:]

@@ -98,6 +98,7 @@ def test_epoch_plan_trains_exactly_the_asked_steps():
         epoch_plan(0, 5)
 
 
+@pytest.mark.slow  # training runs in this process
 def test_a_step_count_without_divisor_trains_exactly_in_few_epochs(tmp_path):
     """241 steps at 50 per epoch: 5 epochs (one checkpoint each), 241 optimiser steps."""
     from tfguided import configs
@@ -122,6 +123,7 @@ def _fit_losses(strategy, steps=4, global_batch=4):
     return np.array(history.history["loss"])
 
 
+@pytest.mark.slow  # training runs in this process
 def test_two_replicas_match_one_replica_at_the_same_global_batch():
     two = make_strategy("mirrored")
     assert two.num_replicas_in_sync == 2  # conftest splits the CPU into two logical devices
@@ -131,6 +133,7 @@ def test_two_replicas_match_one_replica_at_the_same_global_batch():
     np.testing.assert_allclose(losses_two, losses_one, rtol=2e-3)
 
 
+@pytest.mark.slow  # training runs in this process
 def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     """The project's own training path (stage -> loop.train -> fit) under MirroredStrategy with
     two replicas: global batch = per-replica batch x 2, and the stage saves its model."""
@@ -151,6 +154,7 @@ def test_seeder_stage_trains_on_two_replicas(tiny_data, tmp_path):
     assert images.shape[0] == 6 and labels.shape == (6, 3)
 
 
+@pytest.mark.slow  # training runs in this process
 def test_a_stage_repeats_itself_whatever_ran_before_in_the_process(tiny_data, tmp_path):
     """loop.train seeds the random state before the dataset's augmentation ops are traced, so a
     different random state left by an earlier stage does not change the augmented batches."""
@@ -211,6 +215,7 @@ def _train_losses(tmp_path, **train):
     return net, history["loss"]
 
 
+@pytest.mark.slow  # training runs in this process
 def test_mixed_bfloat16_computes_in_16_bits_with_float32_logits(tmp_path):
     net, mixed = _train_losses(tmp_path / "mixed", precision="mixed_bfloat16")
     assert net.get_layer("conv1_1").compute_dtype == "bfloat16"
@@ -221,6 +226,7 @@ def test_mixed_bfloat16_computes_in_16_bits_with_float32_logits(tmp_path):
     np.testing.assert_allclose(mixed, full, rtol=0.03)  # bfloat16 keeps 8 bits of mantissa
 
 
+@pytest.mark.slow  # training runs in this process
 def test_jit_compiled_training_matches_the_plain_one(tmp_path):
     _, jit = _train_losses(tmp_path / "jit", jit_compile=True)
     _, plain = _train_losses(tmp_path / "plain")

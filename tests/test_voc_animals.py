@@ -1,4 +1,4 @@
-"""The voc_animals chain (issue 12) on a handful of its real photos: a class subset of VOC-indexed
+"""The voc_animals chain on a handful of its real photos: a class subset of VOC-indexed
 truth, the saliency net trained on GrabCut masks of boxes around non-target photos, the
 saliency's quality on val for the net and MB+, the evaluation and export in the subset's classes,
 and the exported SavedModel labelling real val photos with those classes only.

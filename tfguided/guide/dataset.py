@@ -28,7 +28,9 @@ def guide_labels(guide_cfg, cam_geometry=(1.0, 0.0)):
                          f"{', '.join(registry.GUIDES.where(in_tf_data=True))} (no classifier, no masks)")
 
     def label(image, labels, class_maps, saliency, image_id):
-        guide, _, _ = label_image(image, image_id.decode(), labels[labels > 0], class_maps, cam_geometry,
+        image_id = np.asarray(image_id).item()  # bytes from tf.data, bytes or str from eager TensorFlow
+        image_id = image_id.decode() if isinstance(image_id, bytes) else image_id
+        guide, _, _ = label_image(image, image_id, labels[labels > 0], class_maps, cam_geometry,
                                   saliency, None, guide_cfg)
         return np.asarray(guide, np.uint8)
 

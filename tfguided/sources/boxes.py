@@ -44,17 +44,22 @@ def box_example(image_id, data, image, boxes, grabcut_iterations):
 
 
 def write_saliency_set(out_dir, kind, examples, count, examples_per_shard, extra, verbose=True):
-    """Writes the saliency set (split 'train' of `count` examples) and its manifest into `out_dir`,
-    which changes only if every example was written. Returns the manifest."""
+    """Writes the saliency set (`saliency_set_into`) into `out_dir`, which changes only if every
+    example was written. Returns the manifest."""
+    with records.replaced_directory(out_dir) as staging:
+        return saliency_set_into(staging, kind, examples, count, examples_per_shard, extra, verbose)
+
+
+def saliency_set_into(staging, kind, examples, count, examples_per_shard, extra, verbose=True):
+    """Writes the saliency set (split 'train' of `count` box examples) and its manifest into
+    `staging` (an empty folder); returns the manifest."""
     if not count:
-        raise ValueError(f"{out_dir}: no photo for the saliency set")
+        raise ValueError("no photo for the saliency set")
     if verbose:
         print(f"{kind}: {count} saliency photos")
     progress = progress_bar(count, "image") if verbose else None
-    with records.replaced_directory(out_dir) as staging:
-        split = records.write_split(staging, "train", examples, count, examples_per_shard, progress)
-        return records.write_manifest(staging, kind, {"train": split}, 1, SALIENCY_CLASSES,
-                                      {"role": "saliency", **extra})
+    split = records.write_split(staging, "train", examples, count, examples_per_shard, progress)
+    return records.write_manifest(staging, kind, {"train": split}, 1, SALIENCY_CLASSES, {"role": "saliency", **extra})
 
 
 def read_box_table(path):

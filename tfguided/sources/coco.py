@@ -17,6 +17,7 @@ go to val, drawn from their file names.
 """
 
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -25,8 +26,8 @@ import numpy as np
 
 from tfguided import files
 from tfguided.data import imageio, labelmap, records
-from tfguided.sources.boxes import box_example, write_saliency_set
-from tfguided.sources.common import check_class_names, hashed_split, shrunk, write_target_set
+from tfguided.sources.boxes import box_example, saliency_set_into
+from tfguided.sources.common import check_class_names, hashed_split, shrunk, target_set_into
 
 
 @dataclasses.dataclass
@@ -142,9 +143,7 @@ def coco_example(image, anns, images_dir, label_of, max_pixels, masks, max_side=
     """
     path = os.path.join(images_dir, image["file_name"])
     data, pixels = imageio.read_image(path, max_pixels)
-    if pixels.shape[:2] != (image["height"], image["width"]):
-        raise ValueError(f"{path}: photo is {pixels.shape[1]}x{pixels.shape[0]}, the annotations say "
-                         f"{image['width']}x{image['height']}")
+    check_size(path, pixels, image)
     labels = tuple(sorted({label_of[a["category_id"]] for a in anns if a["category_id"] in label_of}))
     mask = semantic_mask(anns, *pixels.shape[:2], label_of) if masks else None
     data, pixels, mask = shrunk(data, pixels, max_side, mask)
@@ -205,50 +204,59 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
         entries += [Photo(image, anns, val_images or images_dir, "val", val_label_of)
                     for image, anns in photos(val_coco, val_images or images_dir, val_annotations)]
     kept = [e for e in entries if keep_negatives or e.has_target()]
-    if saliency_out:
-        if not classes:
-            raise ValueError("--saliency_out: the saliency set is the photos with none of the target classes; "
-                             "name the targets with --classes")
-        write_coco_saliency(entries, saliency_out, grabcut_iterations, examples_per_shard, max_pixels,
-                            annotations, verbose, max_side)
+    if saliency_out and not classes:
+        raise ValueError("--saliency_out: the saliency set is the photos with none of the target classes; "
+                         "name the targets with --classes")
+    chosen = saliency_photos(entries) if saliency_out else []
     by_split = {split: [e for e in kept if e.split == split] for split in ("train", "val")}
     examples = {split: (coco_example(e.image, e.anns, e.folder, e.label_of, max_pixels, masks, max_side)
                         for e in by_split[split]) for split in by_split}
     if verbose:
         print(f"coco: {len(kept)} of {len(entries)} photos hold one of {len(names) - 1} classes"
               + (" or are kept as negatives" if keep_negatives else f" ({len(entries) - len(kept)} left out)"))
-    return write_target_set(out_dir, "coco", names, examples, {s: len(v) for s, v in by_split.items()},
-                            examples_per_shard, {"source": os.path.abspath(annotations),
-                                                 "val_source": val_annotations and os.path.abspath(val_annotations),
-                                                 "classes_subset": classes, "negatives_kept": keep_negatives},
-                            verbose)
+    with contextlib.ExitStack() as stack:  # both sets are written, or neither changes
+        staging = stack.enter_context(records.replaced_directory(out_dir))
+        if saliency_out:
+            saliency_set_into(stack.enter_context(records.replaced_directory(saliency_out)), "coco_boxes",
+                              saliency_examples(chosen, grabcut_iterations, max_pixels, max_side), len(chosen),
+                              examples_per_shard, {"source": os.path.abspath(annotations)}, verbose)
+        return target_set_into(staging, "coco", names, examples, {s: len(v) for s, v in by_split.items()},
+                               examples_per_shard, {"source": os.path.abspath(annotations),
+                                                    "val_source": val_annotations and os.path.abspath(val_annotations),
+                                                    "classes_subset": classes, "negatives_kept": keep_negatives},
+                               verbose)
 
 
-def write_coco_saliency(entries, out_dir, grabcut_iterations, examples_per_shard, max_pixels, annotations, verbose,
-                        max_side=0):
-    """The saliency set: the train photos with none of the target classes and a box, each with
-    its largest box (GrabCut inside it gives the target, as MSRA's mean box does).
+def saliency_photos(entries):
+    """The saliency set's photos: the train photos with none of the target classes and a box,
+    each as (Photo, its largest box)."""
+    return [(e, box) for e in entries
+            if e.split == "train" and not e.has_target() and (box := largest_box(e.anns)) is not None]
+
+
+def saliency_examples(chosen, grabcut_iterations, max_pixels, max_side=0):
+    """The saliency set's examples: each photo with its largest box, GrabCut inside it giving the
+    target (as MSRA's mean box does).
 
     Args:
-      entries: the Photos of both splits.
-      out_dir: where the saliency set goes.
+      chosen: `saliency_photos`' (Photo, box) pairs.
       grabcut_iterations: GrabCut's iterations on each box.
-      examples_per_shard: examples per TFRecord shard.
       max_pixels: photos with more pixels are refused.
-      annotations: the annotations file, recorded in the manifest.
-      verbose: print the count and a progress bar.
       max_side: a longer side is shrunk to it, the box alike (0: never).
-    Returns:
-      The saliency set's manifest.
+    Yields:
+      records.Example of each photo, its size checked against the annotations.
     """
-    chosen = [(e.image, box, e.folder) for e in entries
-              if e.split == "train" and not e.has_target() and (box := largest_box(e.anns)) is not None]
+    for photo, box in chosen:
+        path = os.path.join(photo.folder, photo.image["file_name"])
+        data, pixels = imageio.read_image(path, max_pixels)
+        check_size(path, pixels, photo.image)
+        scale = min(1.0, max_side / max(pixels.shape[:2])) if max_side else 1.0
+        data, pixels, _ = shrunk(data, pixels, max_side)
+        yield box_example(photo.image["file_name"], data, pixels, [[v * scale for v in box]], grabcut_iterations)
 
-    def examples():
-        for image, box, folder in chosen:
-            data, pixels = imageio.read_image(os.path.join(folder, image["file_name"]), max_pixels)
-            scale = min(1.0, max_side / max(pixels.shape[:2])) if max_side else 1.0
-            data, pixels, _ = shrunk(data, pixels, max_side)
-            yield box_example(image["file_name"], data, pixels, [[v * scale for v in box]], grabcut_iterations)
-    return write_saliency_set(out_dir, "coco_boxes", examples(), len(chosen), examples_per_shard,
-                              {"source": os.path.abspath(annotations)}, verbose)
+
+def check_size(path, pixels, image):
+    """Refuses a photo whose size is not the one its annotations give."""
+    if pixels.shape[:2] != (image["height"], image["width"]):
+        raise ValueError(f"{path}: photo is {pixels.shape[1]}x{pixels.shape[0]}, the annotations say "
+                         f"{image['width']}x{image['height']}")

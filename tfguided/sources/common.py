@@ -39,24 +39,41 @@ def check_class_names(names, where):
 
 def write_target_set(out_dir, kind, class_names, examples_by_split, counts, examples_per_shard, extra,
                      verbose=True):
-    """Writes the target set's splits (iterables of records.Example, `counts[split]` each) and its
-    manifest into `out_dir`, replacing earlier converted data there (records.replaced_directory:
-    nothing of `out_dir` changes unless every example was written). Returns the manifest."""
+    """Writes the target set (`target_set_into`) into `out_dir`, replacing earlier converted data
+    there (records.replaced_directory: nothing of `out_dir` changes unless every example was
+    written). Returns the manifest."""
+    with records.replaced_directory(out_dir) as staging:
+        return target_set_into(staging, kind, class_names, examples_by_split, counts, examples_per_shard, extra,
+                               verbose)
+
+
+def target_set_into(staging, kind, class_names, examples_by_split, counts, examples_per_shard, extra,
+                    verbose=True):
+    """Writes the target set's splits and manifest into `staging`.
+
+    Args:
+      staging: an empty folder (a records.replaced_directory's).
+      kind: the source's name, recorded in the manifest.
+      class_names: background first.
+      examples_by_split: {split: iterable of records.Example} for train and val.
+      counts: {split: number of examples}; an empty split is refused.
+      examples_per_shard: shard size.
+      extra: more manifest entries (where the data came from).
+    Returns:
+      The manifest.
+    """
     empty = [split for split in SPLITS if not counts.get(split)]
     if empty:
-        raise ValueError(f"{out_dir}: no photo in split {empty[0]!r}; give some (a split column, or a larger "
-                         f"--val_fraction)")
-    with records.replaced_directory(out_dir) as staging:
-        entries = {}
-        for split in SPLITS:
-            if verbose:
-                print(f"{kind}: {split}: {counts[split]} photos")
-            progress = progress_bar(counts[split], "image") if verbose else None
-            entries[split] = records.write_split(staging, split, examples_by_split[split], counts[split],
-                                                 examples_per_shard, progress)
-        manifest = records.write_manifest(staging, kind, entries, len(class_names) - 1, class_names,
-                                          {"role": "target", **extra})
-    return manifest
+        raise ValueError(f"no photo in split {empty[0]!r}; give some (a split column, or a larger --val_fraction)")
+    entries = {}
+    for split in SPLITS:
+        if verbose:
+            print(f"{kind}: {split}: {counts[split]} photos")
+        progress = progress_bar(counts[split], "image") if verbose else None
+        entries[split] = records.write_split(staging, split, examples_by_split[split], counts[split],
+                                             examples_per_shard, progress)
+    return records.write_manifest(staging, kind, entries, len(class_names) - 1, class_names,
+                                  {"role": "target", **extra})
 
 
 def relative_posix(path, root):
