@@ -137,7 +137,7 @@ def saliency_rows(args):
     quality = context(args, guide).results("guide")
     return {method: {"fg_iou_mean": quality.get(f"val_saliency_{method}_fg_iou_mean"),
                      "images_iou_over_0.6": quality.get(f"val_saliency_{method}_images_iou_over_0.6")}
-            for method in registry.SALIENCY.names()}
+            for method in registry.SALIENCY.names() if f"val_saliency_{method}_fg_iou_mean" in quality}
 
 
 def table4(args):

@@ -58,7 +58,8 @@ def subset_voc(voc_root, out, images):
 
 
 def overrides(voc_root, labels_tsv, msra_root, steps):
-    out = [f"data.target_root={voc_root}", f"data.labels_tsv={labels_tsv}", f"data.saliency_root={msra_root}",
+    out = [f"data.target_source=voc", f"data.target_root={voc_root}", f"data.labels_tsv={labels_tsv}",
+           f"data.saliency_source=msra", f"data.saliency_root={msra_root}",
            "data.train_split=train"]
     for net in ("seeder", "classifier", "saliency", "segmenter"):
         out += [f"{net}.net.init=random", f"{net}.train.steps={steps}",

@@ -131,3 +131,15 @@ def gradient_support_centre(model, images, i):
         cell = tf.reduce_sum(model(images, training=False)[:, i, i])
     rows = np.nonzero(np.abs(tape.gradient(cell, images).numpy()).sum(axis=(0, 2, 3)))[0]
     return (rows.min() + rows.max()) / 2
+
+
+def snapshot(directory):
+    """{file name: bytes} of a folder (None if it does not exist): to show nothing was written."""
+    if not os.path.exists(directory):
+        return None
+    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}
+
+
+def hidden_leftovers(parent):
+    """The dot-names in `parent`: staging folders or temporary files a failed run left."""
+    return [name for name in os.listdir(parent) if name.startswith(".")]

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from conftest import run_cli, shared_path
+from conftest import hidden_leftovers, run_cli, shared_path, snapshot
 from tfguided.data import records
 from tfguided.data.labelmap import VOC_CLASSES
 from tfguided.sources import coco
@@ -39,16 +39,6 @@ def decoded_mask(png_bytes):
     mask = cv2.imdecode(np.frombuffer(png_bytes, np.uint8), cv2.IMREAD_UNCHANGED)
     assert mask is not None and mask.ndim == 2 and mask.dtype == np.uint8
     return mask
-
-
-def snapshot(directory):
-    if not os.path.exists(directory):
-        return None
-    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}
-
-
-def hidden_leftovers(parent):
-    return [name for name in os.listdir(parent) if name.startswith(".")]
 
 
 def decode_segmentation(segmentation, height, width):

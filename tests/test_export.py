@@ -100,27 +100,26 @@ def test_export_carries_the_evaluations_test_time_views(exported):
     assert np.abs(served - full_size_fn(model, scale)(image)).max() > 1e-3
 
 
-def test_predict_serve_encoded_and_serve_give_one_label_map_per_real_jpeg(exported):
+def test_predict_serve_encoded_and_serve_give_one_label_map_per_real_jpeg(exported, tmp_path):
     """One decoder from training to serving (imageio.decode_tf): the label maps of `predict`,
     of `serve_encoded` (the JPEG bytes decoded inside the SavedModel) and of `serve` on the
     package's decoding are identical on real photos. TensorFlow's default JPEG decoding (fast
     DCT) gives other pixels, so the test would see two decoders."""
-    from tfguided import predict
     from tfguided.data import imageio, pipelines
     _, path = exported
     model = tf.saved_model.load(path)
-    photos = [shared_path("voc12_mini", "VOC2012", "JPEGImages", f"{i}.jpg")
-              for i in ("2007_000032", "2007_000033", "2007_000039")]
+    ids = ("2007_000032", "2007_000033", "2007_000039")
+    photos = [shared_path("voc12_mini", "VOC2012", "JPEGImages", f"{i}.jpg") for i in ids]
+    run_cli(["-m", "tfguided.predict", f"--model={path}", f"--out={tmp_path}"] + photos)
     encoded = [open(p, "rb").read() for p in photos]
     from_bytes = model.serve_encoded(tf.constant(encoded))["labels_png"].numpy()
     fast_dct_differs = False
-    for photo, data, png in zip(photos, encoded, from_bytes):
+    for image_id, data, png in zip(ids, encoded, from_bytes):
         pixels = imageio.decode_image(data)
         trained_on = pipelines.decode({"image": tf.constant(data), "mask": tf.constant(b"")})["pixels"].numpy()
         np.testing.assert_array_equal(trained_on, pixels)
         fast_dct_differs |= bool(np.any(tf.io.decode_image(data, channels=3).numpy() != pixels))
-        _, read = imageio.read_image(photo)
-        predicted = predict.predict_image(model, read)
+        predicted = labelmap.read_label_png(str(tmp_path / f"{image_id}.png"))
         np.testing.assert_array_equal(predicted, labelmap.decode_label_png(png))
         np.testing.assert_array_equal(predicted, model.serve(tf.constant(pixels))["labels"].numpy())
     assert fast_dct_differs

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli, shared_path
+from conftest import hidden_leftovers, run_cli, shared_path, snapshot
 from tfguided.data import records
 from tfguided.data.labelmap import VOC_CLASSES
 from tfguided.sources import folder
@@ -129,17 +129,6 @@ def write_csv(path, header, rows, delimiter=",", encoding="utf-8", newline="\n")
         writer = csv.writer(f, delimiter=delimiter, lineterminator=newline)
         writer.writerow(header)
         writer.writerows(rows)
-
-
-def snapshot(directory):
-    """{file name: bytes} of a folder (None if it does not exist)."""
-    if not os.path.exists(directory):
-        return None
-    return {name: open(os.path.join(directory, name), "rb").read() for name in sorted(os.listdir(directory))}
-
-
-def hidden_leftovers(parent):
-    return [name for name in os.listdir(parent) if name.startswith(".")]
 
 
 def examples_by_id(out_dir):

@@ -75,3 +75,11 @@ def test_readme_lists_every_registered_name():
 
 def kind_name(table):
     return next(name for name in dir(registry) if getattr(registry, name) is table)
+
+
+def test_a_data_folder_the_source_does_not_read_is_refused():
+    """The demo's synthetic source reads no folder: a target_root set beside it would be ignored."""
+    with pytest.raises(ValueError, match="data.target_root=/photos: data.target_source=synthetic reads no folder"):
+        configs.override(configs.preset("tiny"), ["data.target_root=/photos"])
+    cfg = configs.override(configs.preset("tiny"), ["data.target_source=voc", "data.target_root=/photos"])
+    assert cfg.data.target_root == "/photos"

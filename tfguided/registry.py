@@ -199,11 +199,13 @@ SALIENCY.register("mbd", "tfguided.stages.saliency:MBD",
 
 # Data sources: a format the converters read (`python -m tfrecords_tools NAME`). The target is a
 # `tfrecords_tools.source.Source`: the command line's flags and conversion, and the data stage's
-# conversion from data.<role>_source / <role>_root. info: roles (the sets it can fill: target = photos and image
+# conversion from data.<role>_source / <role>_root. info: reads_root (False: data.<role>_root is
+# not read, so setting it is refused). info: roles (the sets it can fill: target = photos and image
 # labels, masks optional; saliency = photos of non-target classes with boxes).
 SOURCES = Registry("data source", "python -m tfrecords_tools")
 SOURCES.register("synthetic", "tfrecords_tools.synthetic:SOURCE",
-                 "the embedded demo: procedural shapes in VOC and MSRA layout", roles=("target", "saliency"))
+                 "the embedded demo: procedural shapes in VOC and MSRA layout", roles=("target", "saliency"),
+                 reads_root=False)
 SOURCES.register("voc", "tfrecords_tools.voc:SOURCE",
                  "a PASCAL VOC2012 folder (+ SBD for train_aug): photos, masks, image labels",
                  roles=("target",))
