@@ -84,6 +84,7 @@ def test_no_stage_module_imports_another(stage):
     assert not imported & set(STAGE_MODULES), f"stages/{stage}.py imports {sorted(imported & set(STAGE_MODULES))}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["tfguided", "tfguided.guide.g2", "tfguided.guide.label", "tfguided.registry",
                                     "tfguided.configs", "tfguided.models.interface"])
 def test_light_modules_load_neither_tensorflow_nor_keras(module):

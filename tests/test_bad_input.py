@@ -17,6 +17,7 @@ from tfguided.stages.context import Context
 from tfguided.train import loop
 
 
+@pytest.mark.slow
 def test_invalid_flag_values_are_named():
     for args, message in [
         (["--override=seeder.train.steps=many"], "override seeder.train.steps='many': expected a int"),
@@ -59,6 +60,7 @@ def test_missing_predecessor_model_is_named(tiny_run, tmp_path):
     assert f"{copy / 'seeder' / loop.MODEL_FILE}: trained model missing; run its stage first" in proc.stdout
 
 
+@pytest.mark.slow
 def test_unwritable_workdir_is_named(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")

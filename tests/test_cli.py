@@ -3,7 +3,11 @@
 import json
 import os
 
+import pytest
+
 from conftest import run_cli
+
+pytestmark = pytest.mark.slow  # every test here runs the converters' command line
 
 
 def test_synthetic_then_voc_then_msra(tmp_path):

@@ -453,6 +453,7 @@ def test_classes_naming_a_category_the_file_lacks_are_refused(voc_coco, tmp_path
     _converted_nothing([out], str(tmp_path))
 
 
+@pytest.mark.slow
 def test_saliency_out_without_classes_is_refused_by_the_command_line(voc_coco, tmp_path):
     out, saliency = str(tmp_path / "out"), str(tmp_path / "saliency")
     proc = run_cli(["-m", "tfrecords_tools", "coco", f"--annotations={voc_coco.root / 'train.json'}",
@@ -479,6 +480,7 @@ def msra_entries(count):
     return out
 
 
+@pytest.mark.slow
 def test_box_csv_gives_the_masks_of_the_msra_converter(tmp_path):
     entries = msra_entries(6)
     msra_root = tmp_path / "msra"

@@ -59,6 +59,7 @@ def test_unknown_preset():
         configs.preset("huge")
 
 
+@pytest.mark.slow
 def test_voc12_dry_run_prints_the_papers_configuration_and_full_size_networks():
     """Issue 4: --dry_run resolves the paper preset and builds the full networks without data."""
     import json
@@ -84,6 +85,7 @@ def test_voc12_dry_run_prints_the_papers_configuration_and_full_size_networks():
     assert "42,805,640 parameters" in out  # keras ResNet-101 without top (42,658,176) + ASPP 4 x 36,866
 
 
+@pytest.mark.slow
 def test_voc_mini_dry_run_builds_mobilenet_nets_on_the_real_data_paths():
     """Issue 4's real-photo preset: MobileNet-0.25 from the ImageNet file of ../shared/data, MB+
     saliency (no network to build), the segmenter at half size."""

@@ -22,6 +22,7 @@ def test_a_held_lock_is_refused_naming_its_holder(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_a_second_run_of_a_stage_in_progress_is_refused(tmp_path):
     """The stage directory is locked by this process, as by a first run still training: the
     second run stops with the holder's pid instead of deleting its temporary files."""

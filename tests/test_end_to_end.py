@@ -76,6 +76,7 @@ def test_ground_truth_reference_trains_into_its_own_directory(tiny_run):
     assert os.path.exists(os.path.join(workdir, "evaluate-gt,segmenter.train.steps=40", "metrics.json"))
 
 
+@pytest.mark.slow
 def test_bad_flag_values_are_refused_with_the_flag_name(tmp_path):
     proc = run_cli(["train_main.py", "--stage=segmenter", "--preset=tiny", f"--workdir={tmp_path}",
                     "--override=seeder.train.stepz=3"], check=False)

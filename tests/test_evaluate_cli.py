@@ -36,6 +36,7 @@ def test_confusion_over_the_whole_set_by_hand(tmp_path):
     assert conf.dtype == np.int64
 
 
+@pytest.mark.slow
 def test_cli_prints_table_and_writes_json(tmp_path):
     pred_dir, gt_dir = write_folders(tmp_path)
     ids = tmp_path / "ids.txt"
@@ -77,6 +78,7 @@ def test_refuses_bad_folders_by_name(tmp_path, case, message):
         evaluate.score_folders(pred_dir, gt_dir, ["a", "b"], 3)
 
 
+@pytest.mark.slow
 def test_cli_error_exit(tmp_path):
     pred_dir, gt_dir = write_folders(tmp_path)
     ids = tmp_path / "ids.txt"
@@ -110,6 +112,7 @@ def test_real_voc_masks_against_a_plain_numpy_count(tmp_path):
     assert 0 < np.trace(conf) < conf.sum()
 
 
+@pytest.mark.slow
 def test_class_subset_against_voc_indexed_truth(tmp_path):
     """Truth in VOC indices (cat 8, dog 12, person 15, void), predictions in the subset's labels
     (cat 1, dog 2): person counts as background. By hand: bg TP 2 (the person pixel predicted 0

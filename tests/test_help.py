@@ -22,6 +22,7 @@ def _defined_flags(source):
         return re.findall(r"DEFINE_\w+\(\s*[\"'](\w+)[\"']", f.read())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", sorted(ENTRY_POINTS))
 def test_help_explains_every_flag(source):
     names = _defined_flags(source)
@@ -34,6 +35,7 @@ def test_help_explains_every_flag(source):
         assert len(text.split()) >= 4, f"{source}: --{name} is not explained: {match.group(1)!r}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["train_main.py"], ["-m", "tfguided.predict"], ["-m", "tfguided.evaluate"],
                                      ["-m", "tfrecords_tools"]])
 def test_help_exits_zero(command):
@@ -41,6 +43,7 @@ def test_help_exits_zero(command):
     assert proc.returncode == 0 and "--" in proc.stdout, proc.stdout[-500:]
 
 
+@pytest.mark.slow
 def test_list_overrides_and_one_seed_for_every_draw():
     listed = run_cli(["train_main.py", "--list_overrides", "--preset=voc_animals"]).stdout
     assert "  guide.tau=0.6  (float)" in listed and "  data.classes=cat,cow,dog,horse,sheep  (str)" in listed

@@ -79,6 +79,7 @@ def test_weights_that_do_not_fit_are_refused(imagenet):
         pretrained.initialise(deeplab.LargeFov(2, backbone="mobilenet"), interface.ImagenetWeights("vgg16", {}))
 
 
+@pytest.mark.slow
 def test_init_weights_file_kind_is_read_from_its_layers(tmp_path):
     """--init_weights goes to the networks of the file's backbone (voc_mini's classifier is VGG)."""
     import h5py

@@ -236,6 +236,7 @@ def test_folder_and_csv_convert_with_labels_masks_and_negatives(user_folder):
 
 # ---------------------------------------------------------------- test 2: keras' layout
 
+@pytest.mark.slow
 def test_class_subfolders_convert_without_a_csv_and_loose_photos_are_refused(tmp_path):
     ids = single_animal_ids("train", ("dog", "horse", "cat"), per_class=4)
     images = tmp_path / "by_class"
@@ -269,6 +270,7 @@ def test_class_subfolders_convert_without_a_csv_and_loose_photos_are_refused(tmp
 
 # ---------------------------------------------------------------- test 3: --class_names
 
+@pytest.mark.slow
 def test_class_names_flag_sets_the_order_and_refuses_other_classes(tmp_path):
     ids = single_animal_ids("train", ("sheep", "cat", "dog"), per_class=3)
     images = tmp_path / "photos"

@@ -17,6 +17,8 @@ from tfguided.models import deeplab
 from tfguided.stages import export
 
 
+pytestmark = pytest.mark.slow  # every test here runs the predict command line
+
 @pytest.fixture(scope="module")
 def model_and_photos(tmp_path_factory):
     root = tmp_path_factory.mktemp("predict")

@@ -60,6 +60,7 @@ def test_count_mismatch_and_duplicate_ids_refused(tmp_path):
         records.write_split(str(tmp_path), "b", dup, 2)
 
 
+@pytest.mark.slow
 def test_serialisation_is_byte_identical_across_processes():
     """Protobuf's map order follows the process's hash seed unless serialisation is
     deterministic: the same example must give the same bytes in every process (a reconversion

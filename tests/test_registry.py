@@ -47,6 +47,7 @@ def test_every_registered_choice_is_a_valid_config_value():
         configs.override(configs.preset("tiny"), ["guide.strategy=g3"])
 
 
+@pytest.mark.slow
 def test_the_guide_flag_and_an_override_of_guide_strategy_agree_or_are_refused():
     """Before, --guide (default g2) silently replaced --override=guide.strategy=..."""
     out = run_cli(["train_main.py", "--preset=tiny", "--override=guide.strategy=g0", "--dry_run"]).stdout
@@ -56,6 +57,7 @@ def test_the_guide_flag_and_an_override_of_guide_strategy_agree_or_are_refused()
     assert refused.returncode == 2 and "--guide=g2 and --override=guide.strategy=g0 disagree" in refused.stdout
 
 
+@pytest.mark.slow
 def test_an_extension_module_that_does_not_import_is_named(tmp_path):
     proc = run_cli(["train_main.py", "--help"], env={"TFGUIDED_EXTENSIONS": "no_such_module_here"}, check=False)
     assert proc.returncode != 0 and "$TFGUIDED_EXTENSIONS: cannot import 'no_such_module_here'" in proc.stdout

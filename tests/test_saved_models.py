@@ -39,6 +39,7 @@ KINDS = {  # name: (() -> (model, loss), its stage's train config, image-level l
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_compiled_model_loads_compiled_in_a_fresh_process(kind, tmp_path):
     """Trained one step (optimizer state, BatchNorm statistics), saved, loaded where only

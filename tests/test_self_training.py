@@ -88,6 +88,7 @@ def test_a_second_round_on_the_tiny_preset(tiny_run):
     assert metrics["miou"] > 30
 
 
+@pytest.mark.slow
 def test_dry_run_lists_every_round_in_build_order():
     """--dry_run with rounds: each round's guide and segmenter directories, round 1 first (the
     names a real run builds, so a user sees what a third round adds before paying for it)."""

@@ -41,6 +41,7 @@ def test_converting_into_a_folder_with_a_users_file_is_refused_and_keeps_it(tiny
     assert sorted(p.name for p in out.iterdir()) == sorted(records.read_manifest(str(out))["files"])
 
 
+@pytest.mark.slow
 def test_a_killed_conversions_staging_folder_is_cleaned_by_the_next_run(tiny_data, tmp_path):
     root, out = _tiny_voc_root(tiny_data, tmp_path), tmp_path / "out"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
@@ -91,6 +92,7 @@ def test_text_inputs_with_a_byte_order_mark_and_crlf_are_read(tiny_data, tmp_pat
     assert files.read_lines(str(root / "class_names.txt"))[0] == "background"
 
 
+@pytest.mark.slow
 def test_class_names_the_source_lacks_are_refused_at_the_dry_run():
     proc = run_cli(["train_main.py", "--preset=tiny", "--override=data.classes=disc,trangle", "--dry_run"],
                    check=False)
@@ -98,6 +100,7 @@ def test_class_names_the_source_lacks_are_refused_at_the_dry_run():
     assert "data.classes=disc,trangle" in proc.stdout and "['trangle'] not among the classes" in proc.stdout
 
 
+@pytest.mark.slow
 def test_data_converted_with_other_classes_is_refused_by_name(tiny_data, tmp_path):
     """--data_dir holds the demo's 3 classes; naming two of them is not silently ignored."""
     config = configs.override(configs.preset("tiny"), ["data.classes=disc,triangle"])
@@ -120,6 +123,7 @@ def test_a_class_subset_of_the_demo_data_is_converted_as_named(tmp_path):
     assert labels and all(ls and ls <= {1, 2} for ls in labels)
 
 
+@pytest.mark.slow
 def test_a_second_run_racing_for_the_data_stage_is_refused(tmp_path):
     """Two commands started a second apart on a fresh workdir: the data stage is locked like
     every other stage, so the second stops instead of writing the same folder."""
