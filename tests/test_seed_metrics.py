@@ -85,3 +85,15 @@ def test_pr_figure_draws_each_curve():
     assert fig.dtype == np.uint8 and fig.ndim == 3
     colours = {tuple(c) for c in fig.reshape(-1, 3)}
     assert tuple(plots.COLOURS[0]) in colours and tuple(plots.COLOURS[1]) in colours
+
+
+def test_curves_figure_puts_each_point_where_its_axes_say():
+    fig = plots.curves_figure([("mIoU", "steps", "%", {"g2": ([0, 100, 200], [10, 40, 55]),
+                                                       "gt": ([0, 100, 200], [20, None, 70])})])
+    # x axis 0..200, y axis 0..80 (the next 10 above 70): (100, 40) is at half width, half height
+    x, y = plots.MARGIN + plots.SIZE // 2, plots.MARGIN + plots.SIZE // 2
+    assert tuple(fig[y, x]) == tuple(plots.COLOURS[0])
+    x_gt, y_gt = plots.MARGIN + plots.SIZE, plots.MARGIN + round(plots.SIZE * (1 - 70 / 80))
+    assert tuple(fig[y_gt, x_gt - 1]) == tuple(plots.COLOURS[1])
+    # the missing gt point breaks nothing and draws no marker at (100, 40 +- ...) in gt's colour
+    assert tuple(fig[y, x]) != tuple(plots.COLOURS[1])
