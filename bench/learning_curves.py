@@ -37,8 +37,13 @@ def schedule(train, section, steps):
     return (f"{section}.train.steps={steps}", f"{section}.train.decay_every={decay}")
 
 
+def base_config(args):
+    """The preset with --override applied: the schedules every point scales."""
+    return configs.override(configs.preset(args.preset), list(args.override))
+
+
 def context(args, guide, *overrides):
-    cfg = configs.override(configs.preset(args.preset), list(args.override) + list(overrides))
+    cfg = configs.override(base_config(args), list(overrides))
     cfg.guide.strategy = guide
     return Context(cfg, args.workdir, args.data_dir, args.strategy)
 
@@ -49,7 +54,7 @@ def log(message):
 
 def segmenter_curve(args):
     """{guide: [{steps, miou, miou_crf, seconds}]} for guides g2 and gt."""
-    preset = configs.preset(args.preset).segmenter.train
+    preset = base_config(args).segmenter.train
     curve = {}
     for guide in ("g2", "gt"):
         curve[guide] = []
@@ -63,7 +68,7 @@ def segmenter_curve(args):
 
 def seeder_curve(args):
     """[{steps, val_map, pseudo_label_miou, seconds}]: the seeder and the G2 guide it gives."""
-    preset = configs.preset(args.preset).seeder.train
+    preset = base_config(args).seeder.train
     rows = []
     for steps in args.seeder_steps:
         ctx = context(args, "g2", *schedule(preset, "seeder", steps))

@@ -36,7 +36,8 @@ from tfguided.progress import progress_bar  # noqa: E402
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")  # what imageio.decode_tf reads
 
-flags.DEFINE_string("model", None, "SavedModel directory written by --stage=export.")
+flags.DEFINE_string("model", None, "SavedModel directory written by --stage=export, or a glob pattern "
+                    "matching exactly one (e.g. 'runs/custom/export-g2*/saved_model').")
 flags.DEFINE_string("out", "predictions", "Folder for <name>.png label maps, <name>_overlay.jpg and "
                     "predictions.tsv; not a folder holding an input (the outputs would replace it).")
 flags.DEFINE_enum("crf", None, ["deeplab", "sec"], "Refine with a dense CRF (parameter set, supp. C.1).")
@@ -47,13 +48,27 @@ flags.DEFINE_integer("max_pixels", imageio.MAX_PIXELS, "Refuse images with more 
 FLAGS = flags.FLAGS
 
 
-def load(path):
-    """(the loaded model, whose `serve` maps uint8 [H, W, 3] to a dict of labels and
-    probabilities; the class names). Keep the model referenced while serving: its variables
-    go with it."""
+def model_directory(path):
+    """The SavedModel directory `path` names; a glob pattern (`runs/custom/export-g2*/saved_model`,
+    which a shell leaves alone inside `--model=...`) must match exactly one."""
+    if glob.has_magic(path):
+        found = sorted(p for p in glob.glob(path) if os.path.exists(os.path.join(p, "saved_model.pb")))
+        if len(found) != 1:
+            raise FileNotFoundError(f"--model={path}: the pattern matches {len(found)} SavedModel directories"
+                                    + (f" ({', '.join(found)}); name one" if found else
+                                       " (make one with train_main.py --stage=export)"))
+        return found[0]
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
         raise FileNotFoundError(f"--model={path}: not a SavedModel directory (make one with "
                                 f"train_main.py --stage=export)")
+    return path
+
+
+def load(path):
+    """(the loaded model, whose `serve` maps uint8 [H, W, 3] to a dict of labels and
+    probabilities; the class names) of the SavedModel `path` names (model_directory). Keep the
+    model referenced while serving: its variables go with it."""
+    path = model_directory(path)
     class_names = files.read_lines(os.path.join(path, "class_names.txt"))
     return tf.saved_model.load(path), class_names
 

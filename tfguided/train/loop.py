@@ -215,8 +215,9 @@ def train(stage_dir, stage, build_model, loss, make_dataset, train_cfg, strategy
         keras.callbacks.TensorBoard(os.path.join(stage_dir, "logs"), update_freq="epoch"),
     ]
     with fitting(model, strategy):
-        history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                            callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+        history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                            shuffle=False,  # the dataset shuffles itself, seeded; fit's would only warn
+                            verbose=1 if sys.stdout.isatty() else 2)
     save_model(net, os.path.join(stage_dir, MODEL_FILE))
     return net, {**{k: [float(v) for v in vals] for k, vals in history.history.items()},
                  "seconds_per_step": timer.seconds_per_step()}

@@ -1,0 +1,54 @@
+"""bench/learning_curves.py on the tiny preset with a few steps per point: every point is its own
+stage with the preset's decay scaled to its steps, the tables and the figure are written, and
+a rerun reuses every stage (the figures themselves need real training: BUILD_NOTES.md)."""
+
+import json
+import os
+
+import pytest
+
+from conftest import run_cli
+from tfguided.data import imageio
+from tfguided.eval import plots
+
+pytestmark = pytest.mark.slow  # trains in a subprocess
+
+ARGS = ["bench/learning_curves.py", "--preset=tiny", "--segmenter_steps=24,48", "--seeder_steps=20,40",
+        "--override=saliency.train.steps=10"]
+
+
+def _train_configs(workdir, prefix):
+    out = {}
+    for name in os.listdir(workdir):
+        if name.startswith(prefix):
+            with open(workdir / name / "config.json") as f:
+                train = json.load(f)[prefix.split("-")[0]]["train"]
+            out[train["steps"]] = train["decay_every"]
+    return out
+
+
+def test_curves_train_one_stage_per_point_with_the_decay_scaled(tmp_path):
+    out, work = tmp_path / "curves.json", tmp_path / "work"
+    proc = run_cli(ARGS + [f"--out={out}", f"--workdir={work}"])
+    result = json.loads(out.read_text())
+    for guide in ("g2", "gt"):
+        points = result["segmenter"][guide]
+        assert [p["steps"] for p in points] == [24, 48]
+        assert all(0 < p["miou"] <= 100 and 0 < p["miou_crf"] <= 100 and p["seconds"] > 0 for p in points)
+    assert [p["steps"] for p in result["seeder"]] == [20, 40]
+    assert all(0 <= p["val_map"] <= 100 and 0 < p["pseudo_label_miou"] <= 100 for p in result["seeder"])
+    # tiny: segmenter 240 steps, decay every 200; seeder 200 steps, decay every 160
+    assert _train_configs(work, "segmenter-gt") == {24: 20, 48: 40}
+    assert _train_configs(work, "seeder") == {20: 16, 40: 32, 200: 160}  # 200: the segmenter curve's guide
+    table = (tmp_path / "curves.md").read_text()
+    assert "| 48 |" in table and "24 -> 48:" in table and "## Seeder" in proc.stdout
+    _, figure = imageio.read_image(str(tmp_path / "curves.png"))
+    assert figure.shape[1] == 3 * (plots.SIZE + 2 * plots.MARGIN)  # mIoU, mIoU + CRF, the seeder
+    rerun = run_cli(ARGS + [f"--out={out}", f"--workdir={work}"])
+    assert "running into" not in rerun.stdout  # every point reused
+    assert json.loads(out.read_text())["segmenter"] == result["segmenter"]
+
+
+def test_step_lists_must_increase():
+    proc = run_cli(ARGS[:1] + ["--out=x.json", "--segmenter_steps=900,450"], check=False)
+    assert proc.returncode == 2 and "increasing positive step counts" in proc.stderr
