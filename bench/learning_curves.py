@@ -1,4 +1,4 @@
-"""Learning curves on a preset (issue 24): where more training stops paying.
+"""Learning curves on a preset: where more training stops paying.
 
   python bench/learning_curves.py --preset=voc_animals --out=bench/results_voc_animals_curves.json
 
@@ -21,7 +21,10 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfguided import cli  # noqa: E402
+
+cli.import_tensorflow_quietly()
 
 from tfguided import configs, files  # noqa: E402
 from tfguided.data import imageio  # noqa: E402
@@ -153,9 +156,11 @@ def main():
     parser.add_argument("--workdir", default=None, help="default: runs/curves-<preset>")
     parser.add_argument("--data_dir", default=None, help="converted data (default: the preset's)")
     parser.add_argument("--curves", default="segmenter,seeder", help="segmenter, seeder or both")
-    parser.add_argument("--segmenter_steps", type=steps_list, default=steps_list("450,900,1350,2700"))
-    parser.add_argument("--seeder_steps", type=steps_list, default=steps_list("600,1200,2400"))
-    parser.add_argument("--strategy", default="mirrored")
+    parser.add_argument("--segmenter_steps", type=steps_list, default=steps_list("450,900,1350,2700"),
+                        help="segmenter curve: training steps of each point, increasing")
+    parser.add_argument("--seeder_steps", type=steps_list, default=steps_list("600,1200,2400"),
+                        help="seeder curve: training steps of each point, increasing")
+    parser.add_argument("--strategy", default="mirrored", help="tf.distribute strategy, as train_main.py")
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
     wanted = set(args.curves.split(","))

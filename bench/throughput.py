@@ -1,6 +1,6 @@
 """Guide-stage and input-pipeline throughput on a preset's real data:
 python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.json
-    [--override=guide.crf.downscale=2 ...]
+    [--override=guide.crf.downscale=2 ...] [--measure=input]
 
   guide     the guide stage's labelling loop (CAM seeds from the trained seeder, the saliency,
             G2 with its dense CRF on the images at their own size) over the training split:
@@ -102,32 +102,40 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="passes of the labelling-alone figure")
     parser.add_argument("--override", action="append", default=[],
                         help="section.field=value on top of the preset (repeatable), as train_main.py")
+    parser.add_argument("--measure", default="guide,labelling,input",
+                        help="which figures (module docstring): guide, labelling, input, or a list")
     args = parser.parse_args()
+    measure = set(args.measure.split(","))
+    if not measure or measure - {"guide", "labelling", "input"}:
+        parser.error(f"--measure={args.measure!r}: guide, labelling, input or a comma-separated list")
     configure_cpu_threads()
     cfg = configs.override(configs.preset(args.preset), args.override)
     ctx = Context(cfg, args.workdir or os.path.join("runs", args.preset), args.data_dir)
     pipeline.ensure(ctx, "guide")  # the seeder and saliency, and the shards the segmenter reads
     cores = parallel.cpu_count()
-    images, seconds, first, quality = guide_throughput(ctx)
-    labelling = labelling_rates(ctx, args.repeats)
-    pipeline_rate, step_rate = input_ratio(ctx)
-    figures = {
-        "preset": args.preset, "overrides": args.override, "cores": cores, "guide": cfg.guide.strategy,
-        "guide_images": images, "guide_seconds": round(seconds, 1),
-        "guide_images_per_s": round(images / seconds, 2),
-        "guide_images_per_s_per_core": round(images / seconds / cores, 2),
-        "guide_seconds_to_first_image": round(first, 1),
-        "guide_images_per_s_after_first": round((images - 1) / (seconds - first), 2),
-        "guide_images_per_s_per_core_after_first": round((images - 1) / (seconds - first) / cores, 2),
-        "labelling_images_per_s": round(statistics.median(labelling), 2),
-        "labelling_images_per_s_per_core": round(statistics.median(labelling) / cores, 2),
-        "labelling_images_per_s_per_core_range": [round(min(labelling) / cores, 2),
-                                                  round(max(labelling) / cores, 2)],
-        "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"},
-        "input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
-        "input_to_step_ratio": round(pipeline_rate / step_rate, 1),
-        "segmenter_batch": cfg.segmenter.train.batch_size,
-    }
+    figures = {"preset": args.preset, "overrides": args.override, "cores": cores, "guide": cfg.guide.strategy}
+    if "guide" in measure:
+        images, seconds, first, quality = guide_throughput(ctx)
+        figures.update({
+            "guide_images": images, "guide_seconds": round(seconds, 1),
+            "guide_images_per_s": round(images / seconds, 2),
+            "guide_images_per_s_per_core": round(images / seconds / cores, 2),
+            "guide_seconds_to_first_image": round(first, 1),
+            "guide_images_per_s_after_first": round((images - 1) / (seconds - first), 2),
+            "guide_images_per_s_per_core_after_first": round((images - 1) / (seconds - first) / cores, 2),
+            "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"}})
+    if "labelling" in measure:
+        labelling = labelling_rates(ctx, args.repeats)
+        figures.update({
+            "labelling_images_per_s": round(statistics.median(labelling), 2),
+            "labelling_images_per_s_per_core": round(statistics.median(labelling) / cores, 2),
+            "labelling_images_per_s_per_core_range": [round(min(labelling) / cores, 2),
+                                                      round(max(labelling) / cores, 2)]})
+    if "input" in measure:
+        pipeline_rate, step_rate = input_ratio(ctx)
+        figures.update({"input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),
+                        "input_to_step_ratio": round(pipeline_rate / step_rate, 1),
+                        "segmenter_batch": cfg.segmenter.train.batch_size})
     print(json.dumps(figures, indent=2))
     if args.out:
         files.atomic_write_json(args.out, figures)

@@ -13,8 +13,8 @@ from tfguided.eval import plots
 
 pytestmark = pytest.mark.slow  # trains in a subprocess
 
-ARGS = ["bench/learning_curves.py", "--preset=tiny", "--segmenter_steps=24,48", "--seeder_steps=20,40",
-        "--override=saliency.train.steps=10"]
+ARGS = ["bench/learning_curves.py", "--preset=tiny", "--segmenter_steps=12,24", "--seeder_steps=10,20",
+        "--override=seeder.train.steps=10", "--override=saliency.train.steps=10"]
 
 
 def _train_configs(workdir, prefix):
@@ -33,15 +33,15 @@ def test_curves_train_one_stage_per_point_with_the_decay_scaled(tmp_path):
     result = json.loads(out.read_text())
     for guide in ("g2", "gt"):
         points = result["segmenter"][guide]
-        assert [p["steps"] for p in points] == [24, 48]
+        assert [p["steps"] for p in points] == [12, 24]
         assert all(0 < p["miou"] <= 100 and 0 < p["miou_crf"] <= 100 and p["seconds"] > 0 for p in points)
-    assert [p["steps"] for p in result["seeder"]] == [20, 40]
+    assert [p["steps"] for p in result["seeder"]] == [10, 20]
     assert all(0 <= p["val_map"] <= 100 and 0 < p["pseudo_label_miou"] <= 100 for p in result["seeder"])
-    # tiny: segmenter 240 steps, decay every 200; seeder 200 steps, decay every 160
-    assert _train_configs(work, "segmenter-gt") == {24: 20, 48: 40}
-    assert _train_configs(work, "seeder") == {20: 16, 40: 32, 200: 160}  # 200: the segmenter curve's guide
+    # tiny: segmenter 240 steps, decay every 200; seeder (--override) 10 steps, decay every 160
+    assert _train_configs(work, "segmenter-gt") == {12: 10, 24: 20}
+    assert _train_configs(work, "seeder") == {10: 160, 20: 320}  # 10: also the segmenter curve's guide
     table = (tmp_path / "curves.md").read_text()
-    assert "| 48 |" in table and "24 -> 48:" in table and "## Seeder" in proc.stdout
+    assert "| 24 |" in table and "12 -> 24:" in table and "## Seeder" in proc.stdout
     _, figure = imageio.read_image(str(tmp_path / "curves.png"))
     assert figure.shape[1] == 3 * (plots.SIZE + 2 * plots.MARGIN)  # mIoU, mIoU + CRF, the seeder
     rerun = run_cli(ARGS + [f"--out={out}", f"--workdir={work}"])
@@ -51,4 +51,4 @@ def test_curves_train_one_stage_per_point_with_the_decay_scaled(tmp_path):
 
 def test_step_lists_must_increase():
     proc = run_cli(ARGS[:1] + ["--out=x.json", "--segmenter_steps=900,450"], check=False)
-    assert proc.returncode == 2 and "increasing positive step counts" in proc.stderr
+    assert proc.returncode == 2 and "increasing positive step counts" in proc.stdout

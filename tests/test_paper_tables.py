@@ -65,6 +65,7 @@ def test_tables_1_and_4_have_every_row_figure_3_and_the_deltas(tmp_path, monkeyp
         return _stand_in_figures(ctx.config)
 
     monkeypatch.setattr(tables.pipeline, "ensure", ensure)
+    monkeypatch.setattr(tables, "configure_cpu_threads", lambda: None)  # this process's TensorFlow is running
     out = tmp_path / "tables.json"
     monkeypatch.setattr("sys.argv", ["paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=1,4",
                                      f"--workdir={tmp_path / 'work'}"])

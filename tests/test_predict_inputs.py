@@ -131,16 +131,16 @@ def test_unreadable_files_are_skipped_listed_and_exit_1(model_and_photos, tmp_pa
 def test_a_model_pattern_must_match_exactly_one_saved_model(model_and_photos, tmp_path):
     """`--model=runs/custom/export-g2*/saved_model` (README's command: a shell does not expand a
     pattern inside `--model=...`) names the one export it matches; none or two are refused."""
-    from tfguided import predict
     model, root = model_and_photos
-    assert predict.model_directory(str(root / "saved_*")) == model
-    with pytest.raises(FileNotFoundError, match="matches 0 SavedModel directories"):
-        predict.model_directory(str(tmp_path / "export-*" / "saved_model"))
-    for name in ("export-g2,cfg1", "export-g2,cfg2"):
-        os.makedirs(tmp_path / name / "saved_model")
-        (tmp_path / name / "saved_model" / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match=r"matches 2 SavedModel directories \(.*cfg1.*cfg2.*\); name one"):
-        predict.model_directory(str(tmp_path / "export-g2*" / "saved_model"))
     out = tmp_path / "pred"
     run_cli(["-m", "tfguided.predict", f"--model={root / 'saved_*'}", f"--out={out}", str(root / "a")])
     assert (out / "x.png").exists()
+    for name in ("export-g2,cfg1", "export-g2,cfg2"):
+        os.makedirs(tmp_path / name / "saved_model")
+        (tmp_path / name / "saved_model" / "saved_model.pb").write_bytes(b"")
+    for pattern, message in ((tmp_path / "export-*" / "nothing", "matches 0 SavedModel directories"),
+                             (tmp_path / "export-g2*" / "saved_model", "matches 2 SavedModel directories (")):
+        proc = run_cli(["-m", "tfguided.predict", f"--model={pattern}", f"--out={tmp_path / 'o'}", str(root / "a")],
+                       check=False)
+        assert proc.returncode == 2 and message in proc.stdout and "Traceback" not in proc.stdout, proc.stdout
+    assert "cfg1/saved_model, " in proc.stdout and "; name one" in proc.stdout and not (tmp_path / "o").exists()

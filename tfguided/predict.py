@@ -180,8 +180,9 @@ def main(argv):
         paths = expand_inputs(inputs)
         names = output_names(paths)
         check_outputs(paths, names, FLAGS.out)
+        model_dir = model_directory(FLAGS.model)  # before --out is made: a usage error writes nothing
         out_dir = check_out_dir(FLAGS.out)
-        model, class_names = load(FLAGS.model)
+        model, class_names = load(model_dir)
         progress = progress_bar(len(paths), "image", stream=sys.stderr) if len(paths) > 1 else None
         rows, skipped = ["input\toutput\tclasses\terror\n"], []
         for n, (path, name) in enumerate(zip(paths, names), 1):
