@@ -86,10 +86,10 @@ def input_ratio(ctx, batches=60):
     net = segmenter.build(ctx.config, ctx.config.num_classes)
     net.compile(optim.build_optimizer(cfg.train), losses.segmentation_loss(cfg.net))
     one = data.take(1).cache().repeat()
-    net.fit(one, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+    net.fit(one, steps_per_epoch=5, epochs=1, shuffle=False, verbose=0)  # trace and warm up
     start = time.time()
     steps = max(10, batches // 4)
-    net.fit(one, steps_per_epoch=steps, epochs=1, verbose=0)
+    net.fit(one, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0)
     return pipeline_rate, steps / (time.time() - start)
 
 
