@@ -11,7 +11,7 @@ Each point scales the preset's step decay with its steps (decay_every * steps / 
 every point ends at the same learning rate; everything else is the preset's. Every point is a
 stage of the workdir (default runs/curves-<preset>), so a rerun reuses what an earlier one
 finished and an interrupted run resumes. Writes FILE.json, FILE.md (the tables) and FILE.png
-(the curves), and prints, per curve, the gain of each doubling of the steps.
+(the curves), and prints, per curve, the gain from each point to the next.
 """
 
 import argparse
@@ -83,8 +83,8 @@ def seeder_curve(args):
     return rows
 
 
-def doubling_gains(points, key):
-    """[(steps, 2 * steps, gain)] for each pair of points whose steps double (or more)."""
+def step_gains(points, key):
+    """[(steps, next steps, gain)] for each pair of consecutive points that both have `key`."""
     return [(a["steps"], b["steps"], b[key] - a[key]) for a, b in zip(points, points[1:])
             if a.get(key) is not None and b.get(key) is not None]
 
@@ -112,7 +112,7 @@ def markdown(result):
         out.append("")
     out += ["## Gain per step increase", ""]
     for name, points, key in curves(result):
-        out.append(f"- {name}: " + ", ".join(f"{a} -> {b}: {gain:+.1f}" for a, b, gain in doubling_gains(points, key)))
+        out.append(f"- {name}: " + ", ".join(f"{a} -> {b}: {gain:+.1f}" for a, b, gain in step_gains(points, key)))
     return "\n".join(out)
 
 

@@ -141,12 +141,12 @@ def _check_combinations(config):
     if config.guide.seed_tta != TTAConfig() and registry.SEEDERS[config.seeder.arch]["kind"] != "gap":
         raise ValueError(f"guide.seed_tta: test-time views are for the GAP seeders' class maps, not "
                          f"seeder.arch={config.seeder.arch}")
+    readers = [n for n in registry.SOURCES.names() if registry.SOURCES[n].get("reads_root", True)]
     for role in ("target", "saliency"):
         source, root = getattr(config.data, f"{role}_source"), getattr(config.data, f"{role}_root")
-        if root and source and not registry.SOURCES[source].get("reads_root", True):
+        if root and source and source not in readers:
             raise ValueError(f"data.{role}_root={root}: data.{role}_source={source} reads no folder; name the "
-                             f"folder's format with data.{role}_source (one of "
-                             f"{', '.join(n for n in registry.SOURCES.names() if registry.SOURCES[n].get('reads_root', True))})")
+                             f"folder's format with data.{role}_source (one of {', '.join(readers)})")
     names = class_names(config.data.classes)
     if names and config.num_classes and len(names) != config.num_classes:
         raise ValueError(f"data.classes={config.data.classes}: {len(names)} classes, but "
