@@ -27,6 +27,8 @@ setup(
     extras_require={
         "cpu": ["tensorflow-cpu==2.21.0"],
         "gpu": ["tensorflow[and-cuda]==2.21.0"],
-        "test": ["pytest>=8", "pillow>=10"],  # pillow: CMYK and alpha test images
+        # pillow: CMYK and alpha test images; xdist: two workers (pytest.ini), whose --dist loadgroup
+        # does not group under pytest 9.2 (it renamed the node id xdist 3.8 rewrites)
+        "test": ["pytest==8.4.2", "pytest-xdist==3.8.0", "pillow>=10"],
     },
 )

@@ -11,7 +11,10 @@ Each point scales the preset's step decay with its steps (decay_every * steps / 
 every point ends at the same learning rate; everything else is the preset's. Every point is a
 stage of the workdir (default runs/curves-<preset>), so a rerun reuses what an earlier one
 finished and an interrupted run resumes. Writes FILE.json, FILE.md (the tables) and FILE.png
-(the curves), and prints, per curve, the gain from each point to the next.
+(the curves) after every point, and prints, per curve, the gain from each point to the next.
+An existing FILE.json of the same preset and overrides is extended, not replaced: its points at
+other step counts stay (so a curve can be built over several sessions, e.g. --segmenter_steps=
+1350,2700 beside stored 450 and 900 points, or --curves=seeder beside a stored segmenter curve).
 """
 
 import argparse
@@ -55,32 +58,49 @@ def log(message):
     print(message, flush=True)
 
 
-def segmenter_curve(args):
-    """{guide: [{steps, miou, miou_crf, seconds}]} for guides g2 and gt."""
+def add_point(points, point):
+    """`points` with `point` in its place by steps (replacing a stored point of the same steps)."""
+    points[:] = sorted([p for p in points if p["steps"] != point["steps"]] + [point], key=lambda p: p["steps"])
+
+
+def segmenter_curve(args, result, save):
+    """result["segmenter"] = {guide: [{steps, miou, miou_crf, seconds}]} for guides g2 and gt."""
     preset = base_config(args).segmenter.train
-    curve = {}
-    for guide in ("g2", "gt"):
-        curve[guide] = []
-        for steps in args.segmenter_steps:
+    curve = result.setdefault("segmenter", {})
+    for steps in args.segmenter_steps:
+        for guide in ("g2", "gt"):  # both at a step count before the next: an interrupted run leaves pairs
             ctx = context(args, guide, *schedule(preset, "segmenter", steps))
             metrics = pipeline.ensure(ctx, "evaluate", log)
-            curve[guide].append({"steps": steps, "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
-                                 "seconds": ctx.results("segmenter")["seconds"]})
-    return curve
+            add_point(curve.setdefault(guide, []), {"steps": steps, "miou": metrics["miou"],
+                                                    "miou_crf": metrics["miou_crf"],
+                                                    "seconds": ctx.results("segmenter")["seconds"]})
+            save(result)
 
 
-def seeder_curve(args):
-    """[{steps, val_map, pseudo_label_miou, seconds}]: the seeder and the G2 guide it gives."""
+def seeder_curve(args, result, save):
+    """result["seeder"] = [{steps, val_map, pseudo_label_miou, seconds}]: the seeder and the G2
+    guide it gives."""
     preset = base_config(args).seeder.train
-    rows = []
+    rows = result.setdefault("seeder", [])
     for steps in args.seeder_steps:
         ctx = context(args, "g2", *schedule(preset, "seeder", steps))
         pipeline.ensure(ctx, "guide", log)
         seeder = ctx.results("seeder")
-        rows.append({"steps": steps, "val_map": seeder["val_map"],
-                     "pseudo_label_miou": ctx.results("guide").get("pseudo_label_miou"),
-                     "seconds": seeder["seconds"]})
-    return rows
+        add_point(rows, {"steps": steps, "val_map": seeder["val_map"],
+                         "pseudo_label_miou": ctx.results("guide").get("pseudo_label_miou"),
+                         "seconds": seeder["seconds"]})
+        save(result)
+
+
+def stored_result(path, preset, overrides):
+    """The curves already in `path` if it holds this preset with these overrides, else none."""
+    if not os.path.exists(path):
+        return {}
+    stored = files.read_json(path)
+    if (stored.get("preset"), stored.get("overrides")) != (preset, overrides):
+        raise SystemExit(f"{path} holds the curves of preset {stored.get('preset')!r} with overrides "
+                         f"{stored.get('overrides')}, not {preset!r} with {overrides}: give another --out")
+    return {key: stored[key] for key in ("segmenter", "seeder") if key in stored}
 
 
 def step_gains(points, key):
@@ -93,22 +113,29 @@ def fmt(v):
     return "-" if v is None else f"{v:.1f}"
 
 
+def fmt0(v):
+    return "-" if v is None else f"{v:.0f}"
+
+
 def markdown(result):
     out = [f"# Learning curves on preset {result['preset']}", ""]
     if "segmenter" in result:
         out += ["## Segmenter (val)", "", "| segmenter steps | G2 mIoU | G2 +CRF | gt mIoU | gt +CRF | "
                 "G2 / gt (CRF) | G2 s | gt s |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for g2, gt in zip(result["segmenter"]["g2"], result["segmenter"]["gt"]):
-            out.append(f"| {g2['steps']} | {fmt(g2['miou'])} | {fmt(g2['miou_crf'])} | {fmt(gt['miou'])} | "
-                       f"{fmt(gt['miou_crf'])} | {100 * g2['miou_crf'] / gt['miou_crf']:.1f}% | "
-                       f"{g2['seconds']:.0f} | {gt['seconds']:.0f} |")
+        by_steps = {guide: {p["steps"]: p for p in points} for guide, points in result["segmenter"].items()}
+        for steps in sorted(set().union(*by_steps.values())):  # a curve being built may lack a point
+            g2, gt = (by_steps.get(guide, {}).get(steps, {}) for guide in ("g2", "gt"))
+            ratio = f"{100 * g2['miou_crf'] / gt['miou_crf']:.1f}%" if g2 and gt else "-"
+            out.append(f"| {steps} | {fmt(g2.get('miou'))} | {fmt(g2.get('miou_crf'))} | {fmt(gt.get('miou'))} | "
+                       f"{fmt(gt.get('miou_crf'))} | {ratio} | {fmt0(g2.get('seconds'))} | "
+                       f"{fmt0(gt.get('seconds'))} |")
         out.append("")
     if "seeder" in result:
         out += ["## Seeder", "", "| seeder steps | val mAP | G2 pseudo-label mIoU (train) | s |",
                 "|---:|---:|---:|---:|"]
         for row in result["seeder"]:
             out.append(f"| {row['steps']} | {fmt(row['val_map'])} | {fmt(row['pseudo_label_miou'])} | "
-                       f"{row['seconds']:.0f} |")
+                       f"{fmt0(row['seconds'])} |")
         out.append("")
     out += ["## Gain per step increase", ""]
     for name, points, key in curves(result):
@@ -167,18 +194,23 @@ def main():
     if not wanted or wanted - {"segmenter", "seeder"}:
         parser.error(f"--curves={args.curves!r}: segmenter, seeder or segmenter,seeder")
     args.workdir = args.workdir or os.path.join("runs", f"curves-{args.preset}")
+    result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override,
+              **stored_result(args.out, args.preset, args.override)}
     configure_cpu_threads()
     start = time.time()
-    result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override}
-    if "segmenter" in wanted:
-        result["segmenter"] = segmenter_curve(args)
-    if "seeder" in wanted:
-        result["seeder"] = seeder_curve(args)
-    result["wall_seconds"] = round(time.time() - start, 1)
     stem = os.path.splitext(args.out)[0]
-    files.atomic_write_json(args.out, result)
-    files.atomic_write_text(stem + ".md", markdown(result) + "\n")
-    imageio.write_image(stem + ".png", figure(result))
+
+    def save(result):
+        result["wall_seconds"] = round(time.time() - start, 1)
+        files.atomic_write_json(args.out, result)
+        files.atomic_write_text(stem + ".md", markdown(result) + "\n")
+        imageio.write_image(stem + ".png", figure(result))
+
+    if "segmenter" in wanted:
+        segmenter_curve(args, result, save)
+    if "seeder" in wanted:
+        seeder_curve(args, result, save)
+    save(result)
     print(markdown(result))
     print(f"wrote {args.out}, {stem}.md, {stem}.png in {result['wall_seconds']:.0f} s")
 

@@ -17,6 +17,19 @@ _cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+def pytest_itemcollected(item):
+    """Under pytest-xdist (`--dist loadgroup`, pytest.ini) a costly fixture is built once: the
+    tests sharing the tiny chain (`tiny_run`) run in one worker, a module's tests sharing a
+    module-scoped fixture in one worker; the other tests go wherever a worker is free. (Marked
+    as each test is collected: xdist reads the groups in its own collection_modifyitems.)"""
+    fixtures = getattr(item, "_fixtureinfo", None)
+    defs = fixtures.name2fixturedefs if fixtures else {}
+    if "tiny_run" in defs:
+        item.add_marker(pytest.mark.xdist_group("tiny_run"))
+    elif any(d[-1].scope == "module" for d in defs.values()):
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def shared_path(*parts):
     """A path under ../shared/data; if it is absent, a skip saying so, or under CI=true a failure
     (CI must not pass by skipping the tests on real data)."""

@@ -44,11 +44,34 @@ def test_curves_train_one_stage_per_point_with_the_decay_scaled(tmp_path):
     assert "| 24 |" in table and "12 -> 24:" in table and "## Seeder" in proc.stdout
     _, figure = imageio.read_image(str(tmp_path / "curves.png"))
     assert figure.shape[1] == 3 * (plots.SIZE + 2 * plots.MARGIN)  # mIoU, mIoU + CRF, the seeder
-    rerun = run_cli(ARGS + [f"--out={out}", f"--workdir={work}"])
-    assert "running into" not in rerun.stdout  # every point reused
-    assert json.loads(out.read_text())["segmenter"] == result["segmenter"]
+    rerun = run_cli(ARGS[:2] + ["--curves=segmenter", "--segmenter_steps=24"] + ARGS[4:] +
+                    [f"--out={out}", f"--workdir={work}"])
+    assert "running into" not in rerun.stdout  # the point reused
+    extended = json.loads(out.read_text())  # the stored points at other steps kept
+    assert (extended["segmenter"], extended["seeder"]) == (result["segmenter"], result["seeder"])
 
 
 def test_step_lists_must_increase():
     proc = run_cli(ARGS[:1] + ["--out=x.json", "--segmenter_steps=900,450"], check=False)
     assert proc.returncode == 2 and "increasing positive step counts" in proc.stdout
+
+
+def test_stored_curves_of_another_run_are_refused_not_extended(tmp_path):
+    """An existing --out is extended only if it holds the same preset and overrides."""
+    import importlib.util
+    from conftest import REPO
+    spec = importlib.util.spec_from_file_location("learning_curves", os.path.join(REPO, ARGS[0]))
+    curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curves)
+    stored = tmp_path / "curves.json"
+    stored.write_text(json.dumps({"preset": "tiny", "overrides": ["seeder.train.steps=10"],
+                                  "seeder": [{"steps": 10, "val_map": 50.0}]}))
+    assert curves.stored_result(str(stored), "tiny", ["seeder.train.steps=10"]) == {
+        "seeder": [{"steps": 10, "val_map": 50.0}]}
+    assert curves.stored_result(str(tmp_path / "absent.json"), "tiny", []) == {}
+    with pytest.raises(SystemExit, match="preset 'tiny' with overrides .* not 'demo'"):
+        curves.stored_result(str(stored), "demo", ["seeder.train.steps=10"])
+    points = [{"steps": 10, "miou": 1.0}, {"steps": 30, "miou": 3.0}]
+    curves.add_point(points, {"steps": 20, "miou": 2.0})
+    curves.add_point(points, {"steps": 30, "miou": 4.0})
+    assert points == [{"steps": 10, "miou": 1.0}, {"steps": 20, "miou": 2.0}, {"steps": 30, "miou": 4.0}]
