@@ -12,9 +12,10 @@ every point ends at the same learning rate; everything else is the preset's. Eve
 stage of the workdir (default runs/curves-<preset>), so a rerun reuses what an earlier one
 finished and an interrupted run resumes. Writes FILE.json, FILE.md (the tables) and FILE.png
 (the curves) after every point, and prints, per curve, the gain from each point to the next.
-An existing FILE.json of the same preset and overrides is extended, not replaced: its points at
-other step counts stay (so a curve can be built over several sessions, e.g. --segmenter_steps=
-1350,2700 beside stored 450 and 900 points, or --curves=seeder beside a stored segmenter curve).
+An existing FILE.json of the same preset and overrides is extended, not replaced: its points
+stay and are not trained again (so a curve can be built over several sessions or machines, e.g.
+--segmenter_steps=1350,2700 beside stored 450 and 900 points, or --curves=seeder beside a stored
+segmenter curve); to redo a point, delete it from FILE.json.
 """
 
 import argparse
@@ -58,9 +59,18 @@ def log(message):
     print(message, flush=True)
 
 
+def stored(points, steps, curve):
+    """Whether `points` hold a point at `steps` (kept from FILE.json, not trained again)."""
+    if any(p["steps"] == steps for p in points):
+        log(f"kept from --out: {curve} at {steps} steps")
+        return True
+    return False
+
+
 def add_point(points, point):
-    """`points` with `point` in its place by steps (replacing a stored point of the same steps)."""
-    points[:] = sorted([p for p in points if p["steps"] != point["steps"]] + [point], key=lambda p: p["steps"])
+    """Inserts `point` into `points`, kept in order of steps."""
+    points.append(point)
+    points.sort(key=lambda p: p["steps"])
 
 
 def segmenter_curve(args, result, save):
@@ -69,11 +79,12 @@ def segmenter_curve(args, result, save):
     curve = result.setdefault("segmenter", {})
     for steps in args.segmenter_steps:
         for guide in ("g2", "gt"):  # both at a step count before the next: an interrupted run leaves pairs
+            if stored(curve.setdefault(guide, []), steps, f"segmenter {guide}"):
+                continue
             ctx = context(args, guide, *schedule(preset, "segmenter", steps))
             metrics = pipeline.ensure(ctx, "evaluate", log)
-            add_point(curve.setdefault(guide, []), {"steps": steps, "miou": metrics["miou"],
-                                                    "miou_crf": metrics["miou_crf"],
-                                                    "seconds": ctx.results("segmenter")["seconds"]})
+            add_point(curve[guide], {"steps": steps, "miou": metrics["miou"], "miou_crf": metrics["miou_crf"],
+                                     "seconds": ctx.results("segmenter")["seconds"]})
             save(result)
 
 
@@ -83,6 +94,8 @@ def seeder_curve(args, result, save):
     preset = base_config(args).seeder.train
     rows = result.setdefault("seeder", [])
     for steps in args.seeder_steps:
+        if stored(rows, steps, "seeder"):
+            continue
         ctx = context(args, "g2", *schedule(preset, "seeder", steps))
         pipeline.ensure(ctx, "guide", log)
         seeder = ctx.results("seeder")

@@ -46,8 +46,8 @@ def test_curves_train_one_stage_per_point_with_the_decay_scaled(tmp_path):
     assert figure.shape[1] == 3 * (plots.SIZE + 2 * plots.MARGIN)  # mIoU, mIoU + CRF, the seeder
     rerun = run_cli(ARGS[:2] + ["--curves=segmenter", "--segmenter_steps=24"] + ARGS[4:] +
                     [f"--out={out}", f"--workdir={work}"])
-    assert "running into" not in rerun.stdout  # the point reused
-    extended = json.loads(out.read_text())  # the stored points at other steps kept
+    assert "running into" not in rerun.stdout and "kept from --out: segmenter gt at 24 steps" in rerun.stdout
+    extended = json.loads(out.read_text())  # the stored points kept, none trained again
     assert (extended["segmenter"], extended["seeder"]) == (result["segmenter"], result["seeder"])
 
 
@@ -57,7 +57,8 @@ def test_step_lists_must_increase():
 
 
 def test_stored_curves_of_another_run_are_refused_not_extended(tmp_path):
-    """An existing --out is extended only if it holds the same preset and overrides."""
+    """An existing --out is extended only if it holds the same preset and overrides; a stored
+    point is kept, a new one goes in its place by steps."""
     import importlib.util
     from conftest import REPO
     spec = importlib.util.spec_from_file_location("learning_curves", os.path.join(REPO, ARGS[0]))
@@ -72,6 +73,6 @@ def test_stored_curves_of_another_run_are_refused_not_extended(tmp_path):
     with pytest.raises(SystemExit, match="preset 'tiny' with overrides .* not 'demo'"):
         curves.stored_result(str(stored), "demo", ["seeder.train.steps=10"])
     points = [{"steps": 10, "miou": 1.0}, {"steps": 30, "miou": 3.0}]
+    assert curves.stored(points, 30, "g2") and not curves.stored(points, 20, "g2")
     curves.add_point(points, {"steps": 20, "miou": 2.0})
-    curves.add_point(points, {"steps": 30, "miou": 4.0})
-    assert points == [{"steps": 10, "miou": 1.0}, {"steps": 20, "miou": 2.0}, {"steps": 30, "miou": 4.0}]
+    assert points == [{"steps": 10, "miou": 1.0}, {"steps": 20, "miou": 2.0}, {"steps": 30, "miou": 3.0}]
