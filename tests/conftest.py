@@ -66,6 +66,17 @@ print(json.dumps([type(x).__name__ for x in (model, model.loss, getattr(model, "
 """
 
 
+def run_loopback_workers(args, workers=2, timeout=900):
+    """Runs `args` (from the repository) as the workers of a loopback cluster
+    (tfguided/loopback.py); their outputs by task index, after every one exits 0."""
+    from tfguided import loopback
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    results = loopback.run_cluster(args, workers, cwd=REPO, env=env, timeout=timeout)
+    for returncode, out in results:
+        assert returncode == 0, out[-3000:]
+    return [out for _, out in results]
+
+
 def compiled_as(model):
     """[model class, loss class, optimizer class] names ("NoneType" where not compiled)."""
     return [type(x).__name__ for x in (model, model.loss, getattr(model, "optimizer", None))]

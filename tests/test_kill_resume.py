@@ -1,6 +1,6 @@
 """A stage killed with SIGKILL (preemption) and rerun (issue 5): training continues from its last
-checkpoint instead of step 0, and guide shards come out complete, without duplicates; the
-killed stage's labelling worker processes exit with it."""
+checkpoint instead of step 0, and the guide stage keeps its finished shards and labels only the
+rest, into the same records; the killed stage's labelling worker processes exit with it."""
 
 import glob
 import os
@@ -80,25 +80,27 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert not backup.exists(), "the backup goes once training is complete"
 
 
-def test_killed_guide_stage_rewrites_complete_shards_without_duplicates(tmp_path):
+def test_killed_guide_stage_keeps_its_finished_shards_and_writes_the_same_records(tmp_path):
     args = ["--stage=guide", "--preset=tiny", f"--workdir={tmp_path}", "--override=data.examples_per_shard=20",
             "--override=seeder.train.steps=20", "--override=saliency.train.steps=20"]  # the labelling is tested
     _run(args)  # seeder, saliency and a first guide; then the guide again, killed mid-write
     guide_dir = next(tmp_path.glob("guide-g2,*"))
     first = records.read_manifest(str(guide_dir))["splits"]["train"]
-    os.remove(guide_dir / "done.json")
-    start = time.time()
+    for path in [guide_dir / "done.json", guide_dir / records.MANIFEST] + list(guide_dir.glob("train-*")):
+        os.remove(path)
     proc = _start(args)
-    workers = _kill_when(proc, lambda: not (guide_dir / records.MANIFEST).exists() and any(
-        p.stat().st_mtime > start for p in guide_dir.glob("train-*.tfrecord")))
+    workers = _kill_when(proc, lambda: len(list(guide_dir.glob("train-*.tfrecord.json"))) >= 2)
     assert workers, "the guide stage labels in worker processes (tfguided/parallel.py)"
     deadline = time.time() + 10
     while any(_alive(pid) for pid in workers) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers), "labelling workers outlived the killed stage"
-    _run(args)
+    kept = len(list(guide_dir.glob("train-*.tfrecord.json")))
+    out = _run(args).stdout
+    assert f"train: kept {kept} finished shard(s) of 12 of part 1 of 1" in out and kept < 12
+    assert f"labelling 240 of 240" in out and f"{240 - 20 * kept}/{240 - 20 * kept} images" in out
     again = records.read_manifest(str(guide_dir))["splits"]["train"]
-    assert again["count"] == first["count"] == 240 and again["ids"] == first["ids"]
+    assert again == first  # the same shards, checksums, ids and content
     ids = [ex["id"] for ex in records.iterate_numpy(str(guide_dir), "train")]
     assert len(ids) == len(set(ids)) == 240
     assert not [p for p in guide_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"], \

@@ -4,14 +4,13 @@ seeder stage end to end, where only the chief writes and the other waits for wha
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_loopback_workers
 
 pytestmark = pytest.mark.slow  # each test trains in worker subprocesses
 
@@ -39,35 +38,6 @@ print("LOSSES", strategy.num_replicas_in_sync, json.dumps(history.history["loss"
 """
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _run_workers(args, timeout=900):
-    """Runs `args` as the two workers of a loopback cluster; their outputs, after both exit 0."""
-    cluster = {"worker": [f"localhost:{p}" for p in _free_ports(2)]}
-    procs = []
-    for index in range(2):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO,
-                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        procs.append(subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-    try:
-        outputs = [p.communicate(timeout=timeout)[0] for p in procs]
-    finally:
-        for p in procs:
-            p.kill()
-    for p, out in zip(procs, outputs):
-        assert p.returncode == 0, out[-3000:]
-    return outputs
-
-
 def _losses(output):
     line = next(l for l in output.splitlines() if l.startswith("LOSSES "))
     _, replicas, values = line.split(" ", 2)
@@ -82,14 +52,14 @@ def test_two_workers_take_the_same_steps_as_one_process_at_the_same_global_batch
     assert single.returncode == 0, single.stderr[-3000:]
     losses_one, replicas = _losses(single.stdout)
     assert replicas == 1 and losses_one[-1] < losses_one[0]
-    for out in _run_workers([sys.executable, "-c", FIT_FIXED_BATCH]):
+    for out in run_loopback_workers([sys.executable, "-c", FIT_FIXED_BATCH]):
         losses_two, replicas = _losses(out)
         assert replicas == 2
         np.testing.assert_allclose(losses_two, losses_one, rtol=2e-3)
 
 
 def test_two_workers_on_loopback_train_together_and_only_the_chief_writes(tmp_path):
-    chief, other = _run_workers([sys.executable, "train_main.py", "--stage=seeder", "--preset=tiny",
+    chief, other = run_loopback_workers([sys.executable, "train_main.py", "--stage=seeder", "--preset=tiny",
                                  "--strategy=multi_worker", f"--workdir={tmp_path}",
                                  "--override=seeder.train.steps=40"])
     for out in (chief, other):

@@ -124,10 +124,11 @@ def training_dataset(data_dir, split, example_fn, batch_size, seed, cache=True, 
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def image_batches(data_dir, split, batch_size, size, full_size=True):
+def image_batches(data_dir, split, batch_size, size, full_size=True, records_range=None):
     """Batches of a split's images: resized to `size` as `seeder_input`, and (if `full_size`, for
     the saliency net) at their own size, mean-centred and zero-padded to the largest in the batch
-    (DeepLab pads with the mean); with id, encoded image, mask, labels and shape."""
+    (DeepLab pads with the mean); with id, encoded image, mask, labels and shape. `records_range`
+    (start, stop): only those examples (records.dataset)."""
 
     def add_inputs(ex):
         pixels = decode(ex)["pixels"]
@@ -141,5 +142,5 @@ def image_batches(data_dir, split, batch_size, size, full_size=True):
                "seeder_input": 0.0}
     if full_size:
         padding["centred"] = 0.0
-    return records.dataset(data_dir, split).map(
+    return records.dataset(data_dir, split, records_range=records_range).map(
         add_inputs, num_parallel_calls=tf.data.AUTOTUNE).padded_batch(batch_size, padding_values=padding)

@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -89,23 +90,13 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     content = hashlib.sha256()
     iterator = iter(examples)
     for index in range(num_shards):
-        name = shard_name(split, index, num_shards)
-        path = os.path.join(out_dir, name)
-        count = 0
-        with files.atomic_path(path) as tmp:
-            with tf.io.TFRecordWriter(tmp) as writer:
-                for example in iterator:
-                    serialized = example.serialize()
-                    writer.write(serialized)
-                    content.update(len(serialized).to_bytes(8, "little") + serialized)
-                    entry["ids"].append(example.id)
-                    count += 1
-                    if progress:
-                        progress(len(entry["ids"]))
-                    if count == examples_per_shard and index < num_shards - 1:
-                        break
-        entry["shards"].append({"file": name, "count": count, "sha256": files.sha256_file(path)})
-        entry["count"] += count
+        limit = examples_per_shard if index < num_shards - 1 else None
+        done = entry["count"]
+        shard = write_shard(os.path.join(out_dir, shard_name(split, index, num_shards)), iterator, limit,
+                            content, progress and (lambda n: progress(done + n)))
+        entry["ids"] += shard.pop("ids")
+        entry["shards"].append(shard)
+        entry["count"] += shard["count"]
     entry["content_sha256"] = content.hexdigest()
     if entry["count"] != num_examples:
         raise ValueError(f"{out_dir}: split {split!r} expected {num_examples} examples, "
@@ -114,6 +105,35 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
         dup = sorted({i for i in entry["ids"] if entry["ids"].count(i) > 1})[:5]
         raise ValueError(f"{out_dir}: split {split!r} has duplicate ids, e.g. {dup}")
     return entry
+
+
+def write_shard(path, examples, limit=None, content=None, progress=None):
+    """Writes the next `limit` (None: all) `Example`s of the iterator `examples` as one shard,
+    atomically; `content` (a hashlib object) takes each serialized example as the content
+    fingerprint counts it; `progress` gets the count after each. Returns {file, count, sha256,
+    ids}."""
+    ids = []
+    with files.atomic_path(path) as tmp:
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for example in (examples if limit is None else itertools.islice(examples, limit)):
+                serialized = example.serialize()
+                writer.write(serialized)
+                if content is not None:
+                    content.update(len(serialized).to_bytes(8, "little") + serialized)
+                ids.append(example.id)
+                if progress:
+                    progress(len(ids))
+    return {"file": os.path.basename(path), "count": len(ids), "sha256": files.sha256_file(path), "ids": ids}
+
+
+def content_sha256(paths):
+    """The split's content fingerprint (`write_split`'s content_sha256) of shards already written,
+    read back in order: the same digest whatever the shard layout."""
+    content = hashlib.sha256()
+    for path in paths:
+        for serialized in serialized_records(path):
+            content.update(len(serialized).to_bytes(8, "little") + serialized)
+    return content.hexdigest()
 
 
 STAGING, OLD, STAGING_LOCK = ".partial", ".old", ".lock"
@@ -229,15 +249,11 @@ def _in_use(staging, min_age_seconds):
 
 def clear_manifest(out_dir):
     """Call before (re)writing shards into `out_dir`: without a manifest the folder reads as
-    incomplete, so an interrupted rewrite never passes for the old, complete one. Temporary
-    files a killed writer left behind (files.atomic_path's dot-names) go too."""
+    incomplete, so an interrupted rewrite never passes for the old, complete one. (A killed
+    writer's temporary files are the business of the task that writes them: stages/parts.py.)"""
     path = os.path.join(out_dir, MANIFEST)
     if os.path.exists(path):
         os.remove(path)
-    if os.path.isdir(out_dir):
-        for name in os.listdir(out_dir):
-            if name.startswith(".") and ".tmp" in name:
-                os.remove(os.path.join(out_dir, name))
 
 
 def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):
@@ -314,12 +330,30 @@ def count_records(path):
     count, size = 0, os.path.getsize(path)
     with open(path, "rb") as f:
         while f.tell() < size:
-            header = f.read(12)
-            if len(header) < 12:
-                raise ValueError(f"{path}: truncated TFRecord file")
-            f.seek(int.from_bytes(header[:8], "little") + 4, os.SEEK_CUR)
+            f.seek(_record_length(f, path) + 4, os.SEEK_CUR)
             count += 1
     return count
+
+
+def serialized_records(path):
+    """The records of a TFRecord file as bytes, in order (no parsing, no CRC check: the shard's
+    sha256 is checked against the manifest)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        while f.tell() < size:
+            length = _record_length(f, path)
+            data = f.read(length)
+            f.seek(4, os.SEEK_CUR)
+            if len(data) < length:
+                raise ValueError(f"{path}: truncated TFRecord file")
+            yield data
+
+
+def _record_length(f, path):
+    header = f.read(12)
+    if len(header) < 12:
+        raise ValueError(f"{path}: truncated TFRecord file")
+    return int.from_bytes(header[:8], "little")
 
 
 def parse(serialized):
@@ -330,8 +364,10 @@ def parse(serialized):
     return ex
 
 
-def dataset(data_dir, split, verify=True):
-    """A tf.data.Dataset of parsed Examples (still encoded) from a converted directory, in order.
+def dataset(data_dir, split, verify=True, records_range=None):
+    """A tf.data.Dataset of parsed Examples (still encoded) from a converted directory, in order;
+    `records_range` (start, stop): only those examples (a task's part, stages/parts.py), read
+    from the shards that hold them.
 
     With tf.data's autotuning off (for it and every pipeline built on it): its optimisation
     thread can hold an iterator's destruction for seconds with the CPU idle (seen: the guide
@@ -340,11 +376,20 @@ def dataset(data_dir, split, verify=True):
     """
     options = tf.data.Options()
     options.autotune.enabled = False
-    return tf.data.TFRecordDataset(split_files(data_dir, split, verify)).map(
-        parse, num_parallel_calls=tf.data.AUTOTUNE).with_options(options)
+    paths = split_files(data_dir, split, verify)
+    if records_range is None:
+        ds = tf.data.TFRecordDataset(paths)
+    else:
+        start, stop = records_range
+        counts = [shard["count"] for shard in read_manifest(data_dir)["splits"][split]["shards"]]
+        first = 0
+        while first < len(counts) and start >= counts[first]:  # whole shards before the range
+            start, stop, first = start - counts[first], stop - counts[first], first + 1
+        ds = tf.data.TFRecordDataset(paths[first:]).skip(start).take(stop - start)
+    return ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE).with_options(options)
 
 
-def iterate_numpy(data_dir, split, verify=True):
-    """Parsed Examples as python dicts (bytes, ints, numpy arrays), in file order."""
-    for ex in dataset(data_dir, split, verify).as_numpy_iterator():
+def iterate_numpy(data_dir, split, verify=True, records_range=None):
+    """Parsed Examples as python dicts (bytes, ints, numpy arrays), in file order (`dataset`)."""
+    for ex in dataset(data_dir, split, verify, records_range).as_numpy_iterator():
         yield ex

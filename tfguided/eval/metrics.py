@@ -151,6 +151,22 @@ class GuideStats:
         if foreground is not None:
             self.saliency.add(gt, foreground)
 
+    def to_json(self):
+        """The accumulated counts as JSON (a task's share, stages/parts.py)."""
+        return {"counts": self.counts.tolist(), "pseudo": self.pseudo.tolist(),
+                "saliency_ious": [float(v) for v in self.saliency.ious]}
+
+    @classmethod
+    def merged(cls, num_labels, states):
+        """The statistics of the images of every `to_json` state, in order: exactly those of
+        one GuideStats that saw them all (integer sums; the per-image IoUs in the same order)."""
+        stats = cls(num_labels)
+        for state in states:
+            stats.counts += np.asarray(state["counts"], np.int64)
+            stats.pseudo += np.asarray(state["pseudo"], np.int64)
+            stats.saliency.ious += state["saliency_ious"]
+        return stats
+
     def results(self):
         if not self.counts[2] + self.counts[5]:
             return {}

@@ -3,11 +3,13 @@
 Written as PNGs under the stage directory and as TensorBoard image summaries.
 """
 
+import os
+
 import cv2
 import numpy as np
 import tensorflow as tf
 
-from tfguided.data import labelmap
+from tfguided.data import imageio, labelmap
 
 TITLE_HEIGHT = 14
 
@@ -38,6 +40,12 @@ def panel(image, items):
         tiles.append(t)
         tiles.append(np.full((t.shape[0], 2, 3), 255, np.uint8))
     return np.concatenate(tiles[:-1], axis=1)
+
+
+def read_panels(panel_dir, ids):
+    """The panels written as `<id>.png` in `panel_dir` for `ids`, in order (those a stage's
+    tasks wrote for their first images; stages/parts.py)."""
+    return [imageio.read_image(os.path.join(panel_dir, i + ".png"))[1] for i in ids]
 
 
 def write_tensorboard(log_dir, name, panels, step=0):

@@ -15,8 +15,8 @@ import time
 
 from tfguided import configs, files, registry
 from tfguided.data import classes, records
-from tfguided.stages import table
-from tfguided.train.strategy import is_chief, make_strategy, worker_task
+from tfguided.stages import parts, table
+from tfguided.train.strategy import cluster_resolver, cluster_tasks, is_chief, make_strategy, worker_task
 
 DONE = "done.json"
 
@@ -90,11 +90,22 @@ class Context:
             self._strategy.append(make_strategy(self.strategy_name))
         return self._strategy[0]
 
+    def cluster(self):
+        """The multi_worker run's cluster resolver (train/strategy.py); None for other strategies."""
+        return cluster_resolver() if self.strategy_name == "multi_worker" else None
+
     @property
     def is_chief(self):
-        """False on the other workers of a multi_worker run: they train with the chief but write
-        nothing, and wait for the chief's result of every stage that is not training."""
-        return self.strategy_name != "multi_worker" or is_chief(self.strategy())
+        """False on the other workers of a multi_worker run: they train with the chief and do
+        their part of the per-image stages, but write nothing else, and wait for the chief's
+        result of every stage."""
+        return self.strategy_name != "multi_worker" or is_chief(self.cluster())
+
+    def part(self):
+        """This task's share of the per-image stages (stages/parts.py): task k of the cluster's
+        N (multi_worker), or the whole (any other strategy)."""
+        tasks = cluster_tasks(self.cluster())
+        return parts.Part(tasks.index(worker_task(self.cluster())), len(tasks))
 
     def wait_done(self, stage, poll=2.0, log=print):
         """Waits until the chief has finished `stage` here (its done.json; for the data stage, the
@@ -106,7 +117,7 @@ class Context:
         last = 0.0
         while not ready():
             if time.time() - last > 60:
-                log(f"[{stage}] worker {worker_task(self.strategy())}: waiting for the chief")
+                log(f"[{stage}] worker {worker_task(self.cluster())}: waiting for the chief")
                 last = time.time()
             time.sleep(poll)
         return {} if writes_data else self.results(stage)
@@ -193,6 +204,19 @@ class Context:
         digest = hashlib.sha256()
         for d in table.data_dirs(self, stage):
             digest.update(records.content_fingerprint(d).encode())
+        return digest.hexdigest()
+
+    def inputs_fingerprint(self, stage):
+        """sha256 of everything `stage` is made from: its data's content and the done.json of
+        each stage it needs (a retrained seeder or segmenter changes it), so a killed task's
+        finished part (stages/parts.py) is kept only for the same inputs."""
+        needed = [(self, dep) for dep in table.dependencies(self, stage)]
+        needed += [(self.previous_round(), dep) for dep in table.previous_round(self, stage)]
+        digest = hashlib.sha256(self.data_fingerprint(stage).encode())
+        for ctx, dep in needed:
+            if not table.stage(dep).writes_data:
+                with open(os.path.join(ctx.stage_dir(dep), DONE), "rb") as f:
+                    digest.update(f.read())
         return digest.hexdigest()
 
     def relevant_values(self, stage, config_dict):

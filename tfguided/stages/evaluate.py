@@ -11,9 +11,10 @@ import os
 import numpy as np
 
 from tfguided import crf, files, parallel
-from tfguided.data import imageio, labelmap, records
+from tfguided.data import imageio, records
 from tfguided.eval import metrics, panels
 from tfguided.progress import progress_bar
+from tfguided.stages import parts
 from tfguided.stages.predictions import full_size_predictions
 
 
@@ -21,47 +22,39 @@ def run(ctx, out_dir):
     """Scores the segmenter's predictions on data.eval_split (module docstring): metrics.json,
     table.md (with ground truth), the first evaluate.panels panels as PNGs and TensorBoard images.
 
+    In a multi-worker cluster each task scores its part of the images and writes its confusion
+    matrices (int64) and tag scores as a part file (stages/parts.py); the chief sums them: the
+    same figures as one process.
+
     Args:
       ctx: the run's stages.context.Context.
       out_dir: the stage directory.
     Returns:
       images_with_masks, image_map (the image-level mAP of the segmenter's tags) and, where
       ground truth exists, miou, miou_crf, pixel_accuracy and pixel_accuracy_crf; in percent.
+      {} on a task other than the chief.
     """
     cfg = ctx.config
     class_names = ctx.class_names()
     num_labels = cfg.num_classes + 1
     split = cfg.data.eval_split
     count = records.split_count(ctx.target_dir, split)
-    conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}
-    scores, tags = [], []
-    progress = progress_bar(count, "image")
-    panel_list = []
-    print(f"evaluate: {count} {split} images")
-
-    def predicted():
-        for ex, image_id, image, gt, probs in full_size_predictions(ctx, split, ctx.stage_dir("segmenter"),
-                                                                    cfg.evaluate.tta):
-            yield image_id, image, gt, probs, ex["labels"]
-
-    crf_settings = crf.settings(cfg.evaluate.crf)
-    stream = parallel.ordered_map(crf.crf_labels, predicted(), lambda item: (item[1], item[3], *crf_settings))
-    scored = 0
-    for n, ((image_id, image, gt, probs, labels), pred_crf) in enumerate(stream, 1):
-        pred = probs.argmax(-1).astype(np.uint8)
-        scores.append(probs.reshape(-1, num_labels).max(axis=0)[1:])
-        tags.append(np.isin(np.arange(1, num_labels), labels))
-        if gt is not None:
-            conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)
-            conf["crf"] += metrics.confusion_matrix(gt, pred_crf, num_labels)
-            scored += 1
-        if len(panel_list) < cfg.evaluate.panels:
-            items = ([("truth", gt)] if gt is not None else []) + [("pred", pred), ("pred+crf", pred_crf)]
-            panel_list.append(panels.panel(image, items))
-            imageio.write_image(os.path.join(out_dir, "panels", image_id + ".png"), panel_list[-1])
-        progress(n)
+    part, fingerprint = ctx.part(), ctx.inputs_fingerprint("evaluate")
+    records_range = part.bounds(count)
+    print(f"evaluate: {records_range[1] - records_range[0]} of {count} {split} images "
+          f"(part {part.index + 1} of {part.count})")
+    if parts.kept_json_part(out_dir, part, records_range, fingerprint) is None:
+        parts.write_json_part(out_dir, part, records_range, fingerprint,
+                              score_part(ctx, out_dir, split, records_range))
+    if not ctx.is_chief:
+        return {}
+    states = parts.merge_json_parts(out_dir, part.count, count, fingerprint)
+    conf = {kind: sum(np.asarray(s[kind], np.int64) for s in states) for kind in ("plain", "crf")}
+    scores = np.array([row for s in states for row in s["scores"]], np.float32).reshape(-1, num_labels - 1)
+    tags = np.array([row for s in states for row in s["tags"]], np.float32).reshape(-1, num_labels - 1)
+    scored = sum(s["scored"] for s in states)
     results = {"guide": cfg.guide.strategy, "split": split, "images": count, "images_with_masks": scored,
-               "image_map": metrics.mean_average_precision(np.array(scores), np.array(tags, np.float32))}
+               "image_map": metrics.mean_average_precision(scores, tags)}
     if scored:
         results.update({
             "miou": metrics.mean_iou(conf["plain"]), "miou_crf": metrics.mean_iou(conf["crf"]),
@@ -79,7 +72,42 @@ def run(ctx, out_dir):
     print(f"evaluate: image-level mAP of the segmenter's tags on {split} (class score: its largest pixel "
           f"probability): {results['image_map']:.1f}")
     files.atomic_write_json(os.path.join(out_dir, "metrics.json"), results)
-    panels.write_tensorboard(os.path.join(out_dir, "logs"), "predictions", panel_list)
+    ids = records.read_manifest(ctx.target_dir)["splits"][split]["ids"][:cfg.evaluate.panels]
+    panels.write_tensorboard(os.path.join(out_dir, "logs"), "predictions",
+                             panels.read_panels(os.path.join(out_dir, "panels"), ids))
     print(f"metrics: {os.path.join(out_dir, 'metrics.json')}")
     return {k: results[k] for k in ("miou", "miou_crf", "pixel_accuracy", "pixel_accuracy_crf", "image_map",
                                     "images_with_masks") if k in results}
+
+
+def score_part(ctx, out_dir, split, records_range):
+    """This task's share of the evaluation: the confusion matrices without and with the CRF
+    (int64, as lists), the image-level tag scores and tags, the count of images with masks; the
+    panels of the split's first evaluate.panels images that fall in `records_range`."""
+    cfg = ctx.config
+    num_labels = cfg.num_classes + 1
+    conf = {"plain": np.zeros((num_labels,) * 2, np.int64), "crf": np.zeros((num_labels,) * 2, np.int64)}
+    scores, tags, scored = [], [], 0
+    progress = progress_bar(records_range[1] - records_range[0], "image")
+
+    def predicted():
+        for ex, image_id, image, gt, probs in full_size_predictions(ctx, split, ctx.stage_dir("segmenter"),
+                                                                    cfg.evaluate.tta, records_range):
+            yield image_id, image, gt, probs, ex["labels"]
+
+    crf_settings = crf.settings(cfg.evaluate.crf)
+    stream = parallel.ordered_map(crf.crf_labels, predicted(), lambda item: (item[1], item[3], *crf_settings))
+    for n, ((image_id, image, gt, probs, labels), pred_crf) in enumerate(stream, records_range[0]):
+        pred = probs.argmax(-1).astype(np.uint8)
+        scores.append([float(v) for v in probs.reshape(-1, num_labels).max(axis=0)[1:]])
+        tags.append([bool(v) for v in np.isin(np.arange(1, num_labels), labels)])
+        if gt is not None:
+            conf["plain"] += metrics.confusion_matrix(gt, pred, num_labels)
+            conf["crf"] += metrics.confusion_matrix(gt, pred_crf, num_labels)
+            scored += 1
+        if n < cfg.evaluate.panels:
+            items = ([("truth", gt)] if gt is not None else []) + [("pred", pred), ("pred+crf", pred_crf)]
+            imageio.write_image(os.path.join(out_dir, "panels", image_id + ".png"), panels.panel(image, items))
+        progress(n - records_range[0] + 1)
+    return {"plain": conf["plain"].tolist(), "crf": conf["crf"].tolist(), "scores": scores, "tags": tags,
+            "scored": scored}

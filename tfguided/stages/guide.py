@@ -33,6 +33,7 @@ from tfguided.progress import progress_bar
 from tfguided.saliency import mbd
 from tfguided.saliency.foreground import saliency_foreground
 from tfguided.scoremaps import resized_geometry
+from tfguided.stages import parts
 from tfguided.stages.predictions import full_size_predictions
 from tfguided.train import loop
 
@@ -44,7 +45,7 @@ def classifier_scores_fn(classifier):
     return lambda images: predict(tf.image.resize(images, [size, size])).numpy()
 
 
-def network_outputs(ctx, split, batch_size=16):
+def network_outputs(ctx, split, records_range=None, batch_size=16):
     """Per image of `split`, in order: id, encoded image, labels, ground truth (PNG bytes, and
     decoded or None), and what the guide strategy's networks give it: the seeder's class maps
     with their geometry on the image, the saliency (probabilities, or the MB+ map's path). The
@@ -53,6 +54,7 @@ def network_outputs(ctx, split, batch_size=16):
     Args:
       ctx: the run's stages.context.Context.
       split: the split of the converted target set.
+      records_range: (start, stop): only those examples (a task's part); None: all.
       batch_size: images per network batch.
     Yields:
       A dict per image: id, image, labels, mask_png, gt, cams, cam_geometry, saliency.
@@ -64,7 +66,8 @@ def network_outputs(ctx, split, batch_size=16):
     cam_fn = seeder_maps_fn(seeder, size, seed_tta.scales, seed_tta.flip) if seeder else None
     method = registry.SALIENCY.load(ctx.config.saliency.method) if "saliency" in needs else None
     saliency_fn = method.probabilities_fn(ctx) if method else None
-    batches = pipelines.image_batches(ctx.target_dir, split, batch_size, size, full_size=saliency_fn is not None)
+    batches = pipelines.image_batches(ctx.target_dir, split, batch_size, size, full_size=saliency_fn is not None,
+                                      records_range=records_range)
     for batch in batches:
         cams = cam_fn(batch["seeder_input"]).numpy() if cam_fn else None
         saliency = (saliency_fn(batch["centred"] + pipelines.IMAGENET_MEAN)[..., 1].numpy()
@@ -85,7 +88,7 @@ def network_outputs(ctx, split, batch_size=16):
             }
 
 
-def labelled(ctx, split, batch_size=16):
+def labelled(ctx, split, records_range=None, batch_size=16):
     """Per image of `split`: `network_outputs`' id, encoded image, labels and ground truth, with
     the guide, seeds and saliency foreground (None where the strategy does not use them).
 
@@ -95,6 +98,7 @@ def labelled(ctx, split, batch_size=16):
     Args:
       ctx: the run's stages.context.Context.
       split: the split of the converted target set.
+      records_range: (start, stop): only those examples (a task's part); None: all.
       batch_size: images per network batch.
     Yields:
       A dict per image: id, image, labels, mask_png, gt, guide, seeds, foreground.
@@ -102,7 +106,7 @@ def labelled(ctx, split, batch_size=16):
     guide_cfg = ctx.config.guide
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
                 if "classifier" in registry.GUIDES[guide_cfg.strategy]["needs"] else None)
-    labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, batch_size),
+    labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, records_range, batch_size),
                                      functools.partial(label_args, guide_cfg=guide_cfg),
                                      in_flight=3 * batch_size)
     for item, (guide, seeds, fg) in labelling:
@@ -115,15 +119,15 @@ def labelled(ctx, split, batch_size=16):
         yield item
 
 
-def relabelled(ctx, split):
-    """A self-training round (self_training.rounds > 1): per image of `split`, the keys of
-    `labelled` with the guide made from the previous round's segmenter
+def relabelled(ctx, split, records_range=None):
+    """A self-training round (self_training.rounds > 1): per image of `split` (of `records_range`
+    if given), the keys of `labelled` with the guide made from the previous round's segmenter
     (tfguided/guide/self_training.py) with self_training.tta's views; its CRF in one worker per core."""
     cfg = ctx.config
 
     def predicted():
         for ex, image_id, image, gt, probs in full_size_predictions(
-                ctx, split, ctx.previous_round().stage_dir("segmenter"), cfg.self_training.tta):
+                ctx, split, ctx.previous_round().stage_dir("segmenter"), cfg.self_training.tta, records_range):
             yield {"id": image_id, "image": ex["image"], "labels": ex["labels"][ex["labels"] > 0],
                    "mask_png": ex["mask"], "gt": gt, "pixels": image, "probs": probs}
 
@@ -173,41 +177,59 @@ def run(ctx, out_dir):
     round, the previous round's segmenter) and writes them with their guides as split "train" of
     a converted set, with quality.json (where ground truth exists), panels and TensorBoard images.
 
+    In a multi-worker cluster each task labels its part of the images (stages/parts.py: a killed
+    task keeps its finished shards); the chief merges the parts and writes the manifest, the
+    figures and the TensorBoard images.
+
     Args:
       ctx: the run's stages.context.Context.
       out_dir: the stage directory.
     Returns:
       images (the count) and, where ground truth exists, the guide's supervision quality in
       percent (metrics.GuideStats); for a guide that uses the saliency, also the saliency's
-      quality on the eval split (`saliency_quality`).
+      quality on the eval split (`saliency_quality`). {} on a task other than the chief.
     """
     cfg = ctx.config
-    count = records.split_count(ctx.target_dir, cfg.data.train_split)
+    split, eps, num_labels = cfg.data.train_split, cfg.data.examples_per_shard, cfg.num_classes + 1
+    count = records.split_count(ctx.target_dir, split)
     class_names = ctx.class_names()
-    stats = metrics.GuideStats(cfg.num_classes + 1)
-    panel_list = []
+    part = ctx.part()
+    start, stop = part.bounds(count)
+    stats = [metrics.GuideStats(num_labels)]
     self_training = cfg.self_training.rounds > 1
-    print(f"guide: labelling {count} training images with " + (
-        f"round {cfg.self_training.rounds - 1}'s segmenter (self-training)" if self_training else cfg.guide.strategy))
+    print(f"guide: labelling {stop - start} of {count} training images (part {part.index + 1} of {part.count}) "
+          f"with " + (f"round {cfg.self_training.rounds - 1}'s segmenter (self-training)" if self_training
+                      else cfg.guide.strategy))
 
-    def examples():
+    def shard_stats():
+        state, stats[0] = stats[0].to_json(), metrics.GuideStats(num_labels)
+        return state
+
+    def examples(first, last):
         items = relabelled if self_training else labelled
-        for item in items(ctx, cfg.data.train_split):
+        progress = progress_bar(last - first, "image")
+        for n, item in enumerate(items(ctx, split, (first, last)), first):
             guide, gt = item["guide"], item["gt"]
             if gt is not None:
-                stats.add(gt, guide, item["foreground"])
-            if len(panel_list) < cfg.guide.panels:
-                panel_list.append(panels.panel(imageio.decode_image(item["image"]), panel_items(item)))
-                imageio.write_image(os.path.join(out_dir, "panels", item["id"] + ".png"), panel_list[-1])
+                stats[0].add(gt, guide, item["foreground"])
+            if n < cfg.guide.panels:
+                imageio.write_image(os.path.join(out_dir, "panels", item["id"] + ".png"),
+                                    panels.panel(imageio.decode_image(item["image"]), panel_items(item)))
+            progress(n - first + 1)
             yield records.Example(id=item["id"], image=item["image"], height=guide.shape[0],
                                   width=guide.shape[1], labels=tuple(int(c) for c in item["labels"]),
                                   mask=labelmap.encode_index_png(guide),
                                   gt_mask=item["mask_png"])
 
-    records.clear_manifest(out_dir)
-    split = records.write_split(out_dir, "train", examples(), count, cfg.data.examples_per_shard,
-                                progress_bar(count, "image"))
-    results = {"images": count, **stats.results()}
+    fingerprint = ctx.inputs_fingerprint("guide")
+    if ctx.is_chief:
+        records.clear_manifest(out_dir)
+    parts.write_part(out_dir, "train", part, count, eps, fingerprint, examples, shard_stats)
+    if not ctx.is_chief:
+        return {}
+    ids = records.read_manifest(ctx.target_dir)["splits"][split]["ids"]
+    entry, shard_states = parts.merge_split(out_dir, "train", part.count, count, eps, fingerprint, ids)
+    results = {"images": count, **metrics.GuideStats.merged(num_labels, shard_states).results()}
     if "saliency" in registry.GUIDES[cfg.guide.strategy]["needs"] and not self_training:
         print(f"guide: saliency quality on the {cfg.data.eval_split} images ({cfg.saliency.method} and MB+)")
         results.update(saliency_quality(ctx))
@@ -217,7 +239,8 @@ def run(ctx, out_dir):
               ", ".join(f"{k}={v:.1f}" for k, v in results.items() if k != "images"))
     else:
         print(f"guide: no masks: quality not measured (the panels are in {os.path.join(out_dir, 'panels')})")
-    records.write_manifest(out_dir, "guide", {"train": split}, cfg.num_classes, class_names,
+    records.write_manifest(out_dir, "guide", {"train": entry}, cfg.num_classes, class_names,
                            {"guide": cfg.guide.strategy, "round": cfg.self_training.rounds})
-    panels.write_tensorboard(os.path.join(out_dir, "logs"), "guide_panels", panel_list)
+    panels.write_tensorboard(os.path.join(out_dir, "logs"), "guide_panels",
+                             panels.read_panels(os.path.join(out_dir, "panels"), entry["ids"][:cfg.guide.panels]))
     return results

@@ -66,20 +66,27 @@ def ensure(ctx, stage, log=print):
 
 def ensure_as_worker(ctx, stage, log):
     """A multi_worker run's other workers: a network stage is trained together with the chief,
-    in a scratch folder deleted afterwards (the stage's work after training is the chief's);
-    any other stage is the chief's, waited for.
+    in a scratch folder deleted afterwards (the stage's work after training is the chief's); a
+    per-image stage's images are shared with the chief (stages/parts.py: this task writes its
+    part into the stage directory, the chief merges); any other stage is the chief's, waited for.
 
     Args:
       ctx, stage, log: as `ensure`.
     Returns:
       The chief's results of `stage` (Context.wait_done).
     """
-    if not trains_a_network(ctx, stage) or ctx.is_done(stage):
+    entry = table.stage(stage)
+    if not (entry.per_image or trains_a_network(ctx, stage)) or ctx.is_done(stage):
         return ctx.wait_done(stage, log=log)
-    task_type, task_id = worker_task(ctx.strategy())
+    task_type, task_id = worker_task(ctx.cluster())
+    if entry.per_image:
+        part = ctx.part()
+        log(f"[{stage}] part {part.index + 1} of {part.count} ({task_type} {task_id}) into {ctx.stage_dir(stage)}")
+        entry.runner(ctx, ctx.stage_dir(stage))
+        return ctx.wait_done(stage, log=log)
     scratch = os.path.join(ctx.stage_dir(stage), f".{task_type}-{task_id}")
     log(f"[{stage}] training with the chief ({task_type} {task_id}; scratch {scratch})")
-    table.stage(stage).runner(ctx, scratch)  # on failure the scratch keeps the worker's checkpoint for the rerun
+    entry.runner(ctx, scratch)  # on failure the scratch keeps the worker's checkpoint for the rerun
     shutil.rmtree(scratch, ignore_errors=True)
     return ctx.wait_done(stage, log=log)
 

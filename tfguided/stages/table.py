@@ -39,6 +39,7 @@ class Stage:
     then: str = None        # asking for this stage builds that one after it (segmenter: its evaluation)
     writes_data: bool = False  # the data stage: writes the data directories (done once their manifests
                                # are there), not a stage directory of its own
+    per_image: bool = False  # its images are shared by the cluster's tasks (stages/parts.py)
 
 
 def _target(ctx):
@@ -98,14 +99,14 @@ TABLE = (
     Stage("guide", "guide labels for every training image", reads=("num_classes", "guide", "self_training"),
           unnamed=("guide.strategy", "guide.panels"), after=("seeder", "classifier", "saliency"),
           needs=_guide_needs, data=_target_and_saliency_sets, runner=guide.run,
-          previous_round=_previous_segmenter),
+          previous_round=_previous_segmenter, per_image=True),
     Stage("segmenter", "the DeepLab segmenter trained on the guide (then its evaluation)",
           reads=("num_classes", "segmenter"), unnamed=("segmenter.monitor_images",), after=("guide",),
           needs=lambda ctx: ("data",) if ctx.guide_strategy == registry.GROUND_TRUTH else ("guide",), data=_target,
           trains=_always, runner=segmenter.run, build=lambda cfg: segmenter.build(cfg, cfg.num_classes),
           then="evaluate"),
     Stage("evaluate", "mIoU with and without dense CRF on the eval split", reads=("evaluate",),
-          unnamed=("evaluate.panels",), after=("segmenter",), data=_target, runner=evaluate.run),
+          unnamed=("evaluate.panels",), after=("segmenter",), data=_target, runner=evaluate.run, per_image=True),
     Stage("seed_eval", "the seeder's precision-recall curves, mP and mAP (Table 1, Figure 3)",
           reads=("seeder", "guide.tau", "guide.seed_tta"), after=("seeder", "classifier"),  # tau: panels
           needs=lambda ctx: ("classifier",) if registry.SEEDERS[ctx.config.seeder.arch]["kind"] == "backprop"

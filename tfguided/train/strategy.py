@@ -40,20 +40,34 @@ def _make(name):
     raise ValueError(f"--strategy={name!r}: choose one of {', '.join(STRATEGIES)}")
 
 
-def worker_task(strategy):
-    """(task type, task id) of this process in a multi-worker cluster; ("chief", 0) otherwise."""
-    resolver = getattr(strategy, "cluster_resolver", None)
+def cluster_resolver():
+    """The cluster this process is a task of, from TF_CONFIG: the resolver MultiWorkerMirroredStrategy
+    builds its cluster from. Reading it starts nothing, so the per-image stages share their work
+    without the strategy (a restarted worker joins a stage its peers are in; stages/parts.py)."""
+    return tf.distribute.cluster_resolver.TFConfigClusterResolver()
+
+
+def worker_task(resolver):
+    """(task type, task id) of this process in the cluster; ("chief", 0) without one."""
     if resolver is None or not resolver.cluster_spec().as_dict():
         return "chief", 0
     return resolver.task_type, resolver.task_id
 
 
-def is_chief(strategy):
+def cluster_tasks(resolver):
+    """The cluster's (task type, task id) pairs that share per-image work, in a fixed order (chief
+    first, then the workers by id); [("chief", 0)] without a cluster."""
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    tasks = [(kind, i) for kind in ("chief", "worker") for i in range(len(spec.get(kind, ())))]
+    return tasks or [("chief", 0)]
+
+
+def is_chief(resolver):
     """The process that writes artifacts: the `chief` task, else worker 0 (TensorFlow's rule)."""
-    task_type, task_id = worker_task(strategy)
+    task_type, task_id = worker_task(resolver)
     if task_type == "chief":
         return True
-    return task_type == "worker" and task_id == 0 and "chief" not in strategy.cluster_resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
 
 
 def in_multi_worker_mode(strategy):

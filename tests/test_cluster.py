@@ -1,0 +1,148 @@
+"""The per-image stages shared by the tasks of a --strategy=multi_worker cluster (issue 23): two
+loopback worker processes write the one-process guide records byte for byte and the same
+evaluation; a worker killed mid-guide keeps its finished shards when the cluster restarts."""
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, run_cli, run_loopback_workers
+from tfguided import files, loopback
+from tfguided.data import records
+
+pytestmark = pytest.mark.slow  # each test runs the stages in worker subprocesses
+
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+
+
+def _main(workdir, stage, *overrides):
+    return [sys.executable, "train_main.py", f"--stage={stage}", "--preset=tiny", "--strategy=multi_worker",
+            f"--workdir={workdir}"] + [f"--override={o}" for o in overrides]
+
+
+def _serialized(guide_dir):
+    return [r for path in records.split_files(str(guide_dir), "train") for r in records.serialized_records(path)]
+
+
+def _one_dir(workdir, pattern):
+    (found,) = workdir.glob(pattern)
+    return found
+
+
+def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
+    """The tiny chain's guide and evaluation again, as two tasks: each labels and scores half
+    the photos; the records' bytes, the content fingerprint, quality.json and metrics.json are
+    the one-process run's."""
+    one = tmp_path / "one"
+    shutil.copytree(tiny_run[0], one)
+    two = tmp_path / "two"
+    shutil.copytree(one, two)
+    for stage in ("guide-*", "evaluate-*"):
+        shutil.rmtree(_one_dir(two, stage))
+    chief, other = run_loopback_workers(_main(two, "guide"))
+    assert "labelling 120 of 240 training images (part 1 of 2)" in chief and "[guide] done in" in chief
+    assert "labelling 120 of 240 training images (part 2 of 2)" in other and "[guide] done in" not in other
+    guide_one, guide_two = _one_dir(one, "guide-*"), _one_dir(two, "guide-*")
+    assert sorted(p.name for p in guide_two.glob("train-part*.tfrecord")) == [  # 120 images in shards of 100
+        f"train-part00{k}of002-0000{j}-of-00002.tfrecord" for k in (0, 1) for j in (0, 1)]
+    assert _serialized(guide_two) == _serialized(guide_one)
+    assert records.content_fingerprint(str(guide_two)) == records.content_fingerprint(str(guide_one))
+    assert files.read_json(guide_two / "quality.json") == files.read_json(guide_one / "quality.json")
+
+    chief, other = run_loopback_workers(_main(two, "evaluate"))
+    assert "evaluate: 24 of 48 val images (part 1 of 2)" in chief
+    assert "evaluate: 24 of 48 val images (part 2 of 2)" in other
+    metrics_one = files.read_json(_one_dir(one, "evaluate-*") / "metrics.json")
+    metrics_two = files.read_json(_one_dir(two, "evaluate-*") / "metrics.json")
+    assert metrics_two == metrics_one and metrics_one["images_with_masks"] == 48
+    assert sorted(p.name for p in _one_dir(two, "evaluate-*").glob("part*.json")) == [
+        "part000of002.json", "part001of002.json"]
+
+
+def test_a_worker_killed_mid_guide_keeps_its_finished_shards_when_the_cluster_restarts(tmp_path):
+    """Worker 1 is killed after two shards of its part; the cluster restarts (every task, as
+    MultiWorkerMirroredStrategy needs): both tasks keep what they finished, worker 1 labels only
+    the rest, and the records are those of one process."""
+    overrides = ["data.examples_per_shard=20", "seeder.train.steps=20", "saliency.train.steps=20"]
+    one = tmp_path / "one"
+    run_cli(["train_main.py", "--stage=guide", "--preset=tiny", f"--workdir={one}"] +
+            [f"--override={o}" for o in overrides])
+    two = tmp_path / "two"
+    shutil.copytree(one, two)
+    shutil.rmtree(_one_dir(two, "guide-*"))
+    args = _main(two, "guide", *overrides)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in loopback.free_ports(2)]}
+    procs = [loopback.start_task(args, cluster, index, REPO, ENV) for index in range(2)]
+    try:
+        deadline = time.time() + 600
+        while len(list(two.glob("guide-*/train-part001of002-*.tfrecord.json"))) < 2:
+            assert all(p.poll() is None for p in procs) and time.time() < deadline, procs[1].stdout.read()[-3000:]
+            time.sleep(0.05)
+        procs[1].kill()
+        procs[0].kill()  # the rest of the cluster goes down with it (the job is restarted)
+    finally:
+        for p in procs:
+            p.kill()
+            p.communicate()
+    guide_two = _one_dir(two, "guide-*")
+    kept = {k: len(list(guide_two.glob(f"train-part00{k}of002-*.tfrecord.json"))) for k in (0, 1)}
+    assert 2 <= kept[1] < 6, kept
+    chief, other = run_loopback_workers(args)
+    assert f"kept {kept[1]} finished shard(s) of 6 of part 2 of 2" in other
+    assert f"{120 - 20 * kept[1]}/{120 - 20 * kept[1]} images" in other
+    if kept[0]:
+        assert f"kept {kept[0]} finished shard(s) of 6 of part 1 of 2" in chief
+    assert _serialized(guide_two) == _serialized(_one_dir(one, "guide-*"))
+    manifest = records.read_manifest(str(guide_two))["splits"]["train"]
+    assert manifest["count"] == 240 and len(manifest["shards"]) == 12
+    assert not [p for p in guide_two.iterdir() if p.name.startswith(".") and p.name != ".lock"]
+
+
+def test_a_rerun_with_another_number_of_tasks_removes_the_parts_it_cannot_use(tmp_path):
+    """Shards and sidecars of a 2-task run, unfinished, are deleted by name by a one-process
+    run, never mixed into its records; a task's own temporary files go, other parts stay."""
+    from tfguided.stages import parts
+    out = tmp_path / "guide"
+    out.mkdir()
+    names = ["train-part000of002-00000-of-00001.tfrecord", "train-part000of002-00000-of-00001.tfrecord.json",
+             ".train-part001of002-00000-of-00002.tfrecord.abc.tmp.tfrecord", "train-00000-of-00003.tfrecord",
+             "train-00001-of-00002.tfrecord", "manifest.json", "train_aug-part000of002-00000-of-00001.tfrecord"]
+    for name in names:
+        (out / name).write_bytes(b"")
+    log = []
+    parts.remove_other_runs(str(out), "train", parts.Part(0, 1), 40, 20, log.append)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "train-00001-of-00002.tfrecord",
+                                                    "train_aug-part000of002-00000-of-00001.tfrecord"]
+    assert len(log) == 4 and all(line.startswith("removing ") for line in log)
+    for name in names:
+        (out / name).write_bytes(b"")
+    parts.remove_other_runs(str(out), "train", parts.Part(1, 2), 40, 10, log.append)
+    left = sorted(p.name for p in out.iterdir())
+    assert ".train-part001of002-00000-of-00002.tfrecord.abc.tmp.tfrecord" not in left  # its own killed write
+    assert "train-part000of002-00000-of-00001.tfrecord" in left  # part 1's: its task's business
+    assert "train-00000-of-00003.tfrecord" not in left  # a one-process run's
+
+
+def test_parts_are_contiguous_balanced_and_cover_every_example():
+    from tfguided.stages.parts import Part
+    for n in (0, 1, 7, 240, 10582):
+        for count in (1, 2, 3, 4, 8):
+            bounds = [Part(k, count).bounds(n) for k in range(count)]
+            assert bounds[0][0] == 0 and bounds[-1][1] == n
+            assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+            sizes = [stop - start for start, stop in bounds]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def test_records_range_reads_those_examples_whatever_the_shards(tmp_path):
+    """records.dataset's range skips whole shards by the manifest's counts, then records."""
+    examples = [records.Example(id=f"i{k:02d}", image=b"", height=1, width=1) for k in range(40)]
+    split = records.write_split(str(tmp_path), "train", examples, 40, examples_per_shard=7)
+    records.write_manifest(str(tmp_path), "voc", {"train": split}, 1, ["background", "a"])
+    assert len(split["shards"]) == 6
+    for start, stop in ((0, 0), (0, 5), (7, 14), (8, 30), (35, 40), (39, 40), (0, 40)):
+        got = [ex["id"].decode() for ex in records.iterate_numpy(str(tmp_path), "train", records_range=(start, stop))]
+        assert got == split["ids"][start:stop], (start, stop)

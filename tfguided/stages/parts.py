@@ -1,0 +1,197 @@
+"""A per-image stage's photos shared by the tasks of the tf.distribute cluster (issue 23).
+
+Task k of N (train/strategy.py cluster_tasks: the chief, then the workers) takes the examples
+[n*k//N, n*(k+1)//N) of a split: a contiguous range by record index, the same on every rerun,
+so the parts laid end to end are the one-process order and the merged output is the
+one-process output byte for byte. A task writes its part as shards named
+`<split>-partKKKofNNN-SSSSS-of-MMMMM.tfrecord` (one process: the usual `<split>-SSSSS-of-MMMMM`),
+each followed by a sidecar `<shard>.json` (the range it covers, its ids, count and checksum, the
+fingerprint of the stage's inputs and its statistics of these images): a killed task keeps its finished
+shards and labels only the rest. A stage whose output is figures writes one `<part>.json` per
+task instead. The chief waits for every part, checks it (counts, checksums, ids in the
+split's order) and merges; a part of a run with another number of tasks is deleted, by name,
+when a task starts (it is never mixed into this run's output).
+"""
+
+import dataclasses
+import os
+import re
+import time
+
+from tfguided import files
+from tfguided.data import records
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """Task `index` of `count`: its share of every per-image stage."""
+    index: int = 0
+    count: int = 1
+
+    def bounds(self, n):
+        """(start, stop) of this task's examples among `n`: contiguous, sizes within one."""
+        return n * self.index // self.count, n * (self.index + 1) // self.count
+
+    def prefix(self, split):
+        """The shard-name prefix of this part of `split`."""
+        return split if self.count == 1 else f"{split}-part{self.index:03d}of{self.count:03d}"
+
+    @property
+    def json_name(self):
+        """The file of a figures-only part."""
+        return f"part{self.index:03d}of{self.count:03d}.json"
+
+    def shard_paths(self, out_dir, split, n, examples_per_shard):
+        """This part's shard paths and the (start, stop) each covers, in order."""
+        start, stop = self.bounds(n)
+        num_shards = max(1, -(-(stop - start) // examples_per_shard))
+        return [(os.path.join(out_dir, records.shard_name(self.prefix(split), j, num_shards)),
+                 (start + j * examples_per_shard, min(stop, start + (j + 1) * examples_per_shard)))
+                for j in range(num_shards)]
+
+
+def _shard_pattern(split):
+    return re.compile(rf"^\.?{re.escape(split)}-(?:part(\d{{3}})of(\d{{3}})-)?\d{{5}}-of-\d{{5}}\.tfrecord")
+
+
+def remove_other_runs(out_dir, split, part, n, examples_per_shard, log=print):
+    """Deletes, by name, the shards of `split` (with their sidecars) this task's run cannot use:
+    those of a run with another number of tasks and this part's own of another shard layout;
+    and this part's temporary files, left by a killed write. Other parts of this run are their
+    tasks' business."""
+    if not os.path.isdir(out_dir):
+        return
+    pattern = _shard_pattern(split)
+    mine = {os.path.basename(p) for p, _ in part.shard_paths(out_dir, split, n, examples_per_shard)}
+    for name in sorted(os.listdir(out_dir)):
+        match = pattern.match(name)
+        if not match:
+            continue
+        index, count = int(match.group(1) or 0), int(match.group(2) or 1)
+        shard = name.lstrip(".").split(".tfrecord")[0] + ".tfrecord"
+        if count != part.count or (index == part.index and (name.startswith(".") or shard not in mine)):
+            log(f"removing {name}: of a run with {count} task(s), of another shard layout or a killed write")
+            os.remove(os.path.join(out_dir, name))
+
+
+def _sidecar(path):
+    return path + ".json"
+
+
+def _kept(path, records_range, fingerprint):
+    """A finished shard's sidecar if it is this run's (same range and data, checksum intact)."""
+    if not (os.path.exists(path) and os.path.exists(_sidecar(path))):
+        return None
+    side = files.read_json(_sidecar(path))
+    if side.get("range") != list(records_range) or side.get("data") != fingerprint or \
+            files.sha256_file(path) != side.get("sha256"):
+        return None
+    return side
+
+
+def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, examples, shard_stats, log=print):
+    """Writes this task's part of `split` as shards, keeping the finished ones of a killed run.
+
+    Args:
+      out_dir: the stage directory.
+      split: the split name.
+      part: this task's Part.
+      n: the split's example count.
+      examples_per_shard: examples per shard.
+      fingerprint: what the shards are made from (Context.inputs_fingerprint; a kept shard must match).
+      examples: (start, stop) -> an iterator of records.Example for those examples, in order.
+      shard_stats: () -> the JSON statistics of the examples yielded since its last call.
+    Returns:
+      The number of examples labelled now (not kept).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    remove_other_runs(out_dir, split, part, n, examples_per_shard, log)
+    shards = part.shard_paths(out_dir, split, n, examples_per_shard)
+    first = 0
+    while first < len(shards) and _kept(*shards[first], fingerprint):
+        first += 1
+    if first:
+        log(f"{split}: kept {first} finished shard(s) of {len(shards)} of part {part.index + 1} of {part.count}")
+    if first == len(shards):
+        return 0
+    (_, (start, _)), stop = shards[first], shards[-1][1][1]
+    iterator = iter(examples(start, stop))
+    shard_stats()  # a fresh count for the first shard written
+    for path, records_range in shards[first:]:
+        shard = records.write_shard(path, iterator, records_range[1] - records_range[0])
+        if shard["count"] != records_range[1] - records_range[0]:
+            raise ValueError(f"{path}: expected {records_range[1] - records_range[0]} examples, got {shard['count']}")
+        files.atomic_write_json(_sidecar(path), {**shard, "range": list(records_range), "data": fingerprint,
+                                                 "stats": shard_stats()})
+    return stop - start
+
+
+def wait_for(paths, what, poll=2.0, log=print):
+    """Waits until every path exists, saying every minute how many are missing."""
+    last = time.time()
+    while True:
+        missing = [p for p in paths if not os.path.exists(p)]
+        if not missing:
+            return
+        if time.time() - last > 60:
+            log(f"{what}: waiting for {len(missing)} of {len(paths)} parts, e.g. {os.path.basename(missing[0])}")
+            last = time.time()
+        time.sleep(poll)
+
+
+def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, log=print):
+    """The chief's merge: waits for the shards of all `count` parts of `split`, checks them
+    against their sidecars (checksum, count, data) and their ids against `ids` (the split's
+    order), and returns the split's manifest entry and each shard's statistics, in order."""
+    shards = [s for k in range(count) for s in Part(k, count).shard_paths(out_dir, split, n, examples_per_shard)]
+    wait_for([_sidecar(path) for path, _ in shards], f"{split} shards", log=log)
+    entry, stats = {"count": 0, "ids": [], "shards": []}, []
+    for path, records_range in shards:
+        side = _kept(path, records_range, fingerprint)
+        if side is None or records.count_records(path) != side["count"]:
+            raise ValueError(f"{path}: does not match its sidecar {_sidecar(path)} (checksum, range or data): "
+                             f"delete both and run the stage again")
+        entry["ids"] += side["ids"]
+        entry["shards"].append({k: side[k] for k in ("file", "count", "sha256")})
+        entry["count"] += side["count"]
+        stats.append(side["stats"])
+    if entry["ids"] != list(ids):
+        raise ValueError(f"{out_dir}: the parts' ids are not the {split} split's in order")
+    entry["content_sha256"] = records.content_sha256([path for path, _ in shards])
+    return entry, stats
+
+
+def write_json_part(out_dir, part, records_range, fingerprint, state):
+    """A figures-only part: `state` (JSON) for the examples `records_range`, atomically."""
+    files.atomic_write_json(os.path.join(out_dir, part.json_name),
+                            {"range": list(records_range), "data": fingerprint, "state": state})
+
+
+def kept_json_part(out_dir, part, records_range, fingerprint):
+    """A finished figures-only part of this run (same range and data), or None."""
+    path = os.path.join(out_dir, part.json_name)
+    if not os.path.exists(path):
+        return None
+    stored = files.read_json(path)
+    if stored.get("range") != list(records_range) or stored.get("data") != fingerprint:
+        return None
+    return stored["state"]
+
+
+def merge_json_parts(out_dir, count, n, fingerprint, log=print):
+    """The chief's merge of figures-only parts: every task's state, in task order, once all are
+    written and each covers its range of the `n` examples of this data."""
+    parts = [Part(k, count) for k in range(count)]
+    wait_for([os.path.join(out_dir, p.json_name) for p in parts], os.path.basename(out_dir), log=log)
+    states = []
+    for p in parts:
+        state = kept_json_part(out_dir, p, p.bounds(n), fingerprint)
+        if state is None:
+            raise ValueError(f"{os.path.join(out_dir, p.json_name)}: covers other examples or data than this "
+                             f"run's; delete it and run the stage again")
+        states.append(state)
+    for name in sorted(os.listdir(out_dir)):
+        if re.fullmatch(r"part\d{3}of\d{3}\.json", name) and not name.endswith(f"of{count:03d}.json"):
+            log(f"removing {name}: of a run with another number of tasks")
+            os.remove(os.path.join(out_dir, name))
+    return states
