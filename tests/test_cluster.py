@@ -33,9 +33,9 @@ def _one_dir(workdir, pattern):
 
 
 def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
-    """The tiny chain's guide and evaluation again, as two tasks: each labels and scores half
-    the photos; the records' bytes, the content fingerprint, quality.json and metrics.json are
-    the one-process run's."""
+    """The tiny chain's guide, evaluation and seed evaluation again, as two tasks: each labels
+    and scores half the photos; the records' bytes, the content fingerprint, quality.json,
+    metrics.json and Table 1's curves are the one-process run's."""
     one = tmp_path / "one"
     shutil.copytree(tiny_run[0], one)
     two = tmp_path / "two"
@@ -60,6 +60,12 @@ def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
     assert metrics_two == metrics_one and metrics_one["images_with_masks"] == 48
     assert sorted(p.name for p in _one_dir(two, "evaluate-*").glob("part*.json")) == [
         "part000of002.json", "part001of002.json"]
+
+    run_cli(["train_main.py", "--stage=seed_eval", "--preset=tiny", f"--workdir={one}"])
+    chief, other = run_loopback_workers(_main(two, "seed_eval"))
+    assert "seed_eval: gap_highres on 24 of 48 val images (part 2 of 2)" in other
+    for name in ("pr_curves.json", "table1.md"):
+        assert (two / "seed_eval" / name).read_bytes() == (one / "seed_eval" / name).read_bytes()
 
 
 def test_a_worker_killed_mid_guide_keeps_its_finished_shards_when_the_cluster_restarts(tmp_path):

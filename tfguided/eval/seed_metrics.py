@@ -57,6 +57,21 @@ class SeedPR:
         self.gt_bg += np.bincount(bins[gt == 0], minlength=n)
         self.valid += np.bincount(bins, minlength=n)
 
+    COUNTS = ("pred", "hit", "gt_fg", "gt_bg", "valid")
+
+    def to_json(self):
+        """The accumulated pixel counts as JSON (a task's share, stages/parts.py)."""
+        return {name: getattr(self, name).tolist() for name in self.COUNTS}
+
+    @classmethod
+    def merged(cls, num_classes, states):
+        """The counts of every `to_json` state summed (int64): those of one SeedPR that saw all."""
+        pr = cls(num_classes)
+        for state in states:
+            for name in cls.COUNTS:
+                setattr(pr, name, getattr(pr, name) + np.asarray(state[name], np.int64))
+        return pr
+
     def curves(self):
         """{thresholds, fg_precision, fg_recall, bg_precision, bg_recall}: arrays over tau (0..1)."""
         present = self.gt_fg > 0

@@ -39,16 +39,13 @@ def run(ctx, out_dir):
     num_labels = cfg.num_classes + 1
     split = cfg.data.eval_split
     count = records.split_count(ctx.target_dir, split)
-    part, fingerprint = ctx.part(), ctx.inputs_fingerprint("evaluate")
-    records_range = part.bounds(count)
-    print(f"evaluate: {records_range[1] - records_range[0]} of {count} {split} images "
-          f"(part {part.index + 1} of {part.count})")
-    if parts.kept_json_part(out_dir, part, records_range, fingerprint) is None:
-        parts.write_json_part(out_dir, part, records_range, fingerprint,
-                              score_part(ctx, out_dir, split, records_range))
-    if not ctx.is_chief:
+    part = ctx.part()
+    start, stop = part.bounds(count)
+    print(f"evaluate: {stop - start} of {count} {split} images (part {part.index + 1} of {part.count})")
+    states = parts.figures(ctx, "evaluate", out_dir, count, lambda records_range: score_part(
+        ctx, out_dir, split, records_range))
+    if states is None:
         return {}
-    states = parts.merge_json_parts(out_dir, part.count, count, fingerprint)
     conf = {kind: sum(np.asarray(s[kind], np.int64) for s in states) for kind in ("plain", "crf")}
     scores = np.array([row for s in states for row in s["scores"]], np.float32).reshape(-1, num_labels - 1)
     tags = np.array([row for s in states for row in s["tags"]], np.float32).reshape(-1, num_labels - 1)

@@ -115,6 +115,7 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
     if first == len(shards):
         return 0
     (_, (start, _)), stop = shards[first], shards[-1][1][1]
+    began = time.time()
     iterator = iter(examples(start, stop))
     shard_stats()  # a fresh count for the first shard written
     for path, records_range in shards[first:]:
@@ -123,6 +124,8 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
             raise ValueError(f"{path}: expected {records_range[1] - records_range[0]} examples, got {shard['count']}")
         files.atomic_write_json(_sidecar(path), {**shard, "range": list(records_range), "data": fingerprint,
                                                  "stats": shard_stats()})
+    log(f"{split}: part {part.index + 1} of {part.count}: {stop - start} images labelled in "
+        f"{time.time() - began:.1f} s")
     return stop - start
 
 
@@ -161,14 +164,34 @@ def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, 
     return entry, stats
 
 
-def write_json_part(out_dir, part, records_range, fingerprint, state):
-    """A figures-only part: `state` (JSON) for the examples `records_range`, atomically."""
-    files.atomic_write_json(os.path.join(out_dir, part.json_name),
-                            {"range": list(records_range), "data": fingerprint, "state": state})
+def figures(ctx, stage, out_dir, n, score):
+    """A figures-only per-image stage's parts: this task scores its range of the `n` examples
+    with `score((start, stop))` -> a JSON state, unless a killed run of it left that part
+    finished; the chief then returns every task's state in task order (None on the others).
+
+    Args:
+      ctx: the run's stages.context.Context.
+      stage: the stage's name (its inputs fingerprint keeps a finished part only for the same inputs).
+      out_dir: the stage directory.
+      n: the number of examples of the split scored.
+      score: (start, stop) -> the JSON state of those examples.
+    """
+    part, fingerprint = ctx.part(), ctx.inputs_fingerprint(stage)
+    records_range = part.bounds(n)
+    if _kept_json_part(out_dir, part, records_range, fingerprint) is None:
+        began = time.time()
+        state = score(records_range)
+        print(f"{stage}: part {part.index + 1} of {part.count}: {records_range[1] - records_range[0]} images "
+              f"scored in {time.time() - began:.1f} s")
+        files.atomic_write_json(os.path.join(out_dir, part.json_name),
+                                {"range": list(records_range), "data": fingerprint, "state": state})
+    if not ctx.is_chief:
+        return None
+    return _merge_json_parts(out_dir, part.count, n, fingerprint)
 
 
-def kept_json_part(out_dir, part, records_range, fingerprint):
-    """A finished figures-only part of this run (same range and data), or None."""
+def _kept_json_part(out_dir, part, records_range, fingerprint):
+    """A finished figures-only part of this run (same range and inputs), or None."""
     path = os.path.join(out_dir, part.json_name)
     if not os.path.exists(path):
         return None
@@ -178,16 +201,16 @@ def kept_json_part(out_dir, part, records_range, fingerprint):
     return stored["state"]
 
 
-def merge_json_parts(out_dir, count, n, fingerprint, log=print):
-    """The chief's merge of figures-only parts: every task's state, in task order, once all are
-    written and each covers its range of the `n` examples of this data."""
+def _merge_json_parts(out_dir, count, n, fingerprint, log=print):
+    """Every task's state, in task order, once all are written and each covers its range of the
+    `n` examples of these inputs; parts of a run with another number of tasks are deleted."""
     parts = [Part(k, count) for k in range(count)]
     wait_for([os.path.join(out_dir, p.json_name) for p in parts], os.path.basename(out_dir), log=log)
     states = []
     for p in parts:
-        state = kept_json_part(out_dir, p, p.bounds(n), fingerprint)
+        state = _kept_json_part(out_dir, p, p.bounds(n), fingerprint)
         if state is None:
-            raise ValueError(f"{os.path.join(out_dir, p.json_name)}: covers other examples or data than this "
+            raise ValueError(f"{os.path.join(out_dir, p.json_name)}: covers other examples or inputs than this "
                              f"run's; delete it and run the stage again")
         states.append(state)
     for name in sorted(os.listdir(out_dir)):

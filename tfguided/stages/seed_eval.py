@@ -15,6 +15,7 @@ import numpy as np
 from tfguided import files, registry
 from tfguided.data import imageio, records
 from tfguided.eval import panels, plots, seed_metrics
+from tfguided.stages import parts
 from tfguided.stages.seed_maps import class_maps, write_seed_panels
 
 def table1_markdown(rows):
@@ -37,19 +38,28 @@ def run(ctx, out_dir):
       out_dir: the stage directory.
     Returns:
       mP, fg_precision_at_20_recall and bg_precision_at_80_recall (percent), map (the seeder's or
-      classifier's val_map) and images.
+      classifier's val_map) and images; {} on a task other than the chief (in a multi-worker
+      cluster each task scores its part of the images, stages/parts.py; the chief sums the counts).
     """
     cfg = ctx.config
     split = cfg.data.eval_split
     count = records.split_count(ctx.target_dir, split)
-    pr = seed_metrics.SeedPR(cfg.num_classes)
-    name = cfg.seeder.arch
-    print(f"seed_eval: {name} on {count} {split} images")
-    for image_id, image, labels, gt, maps in class_maps(ctx, split):
-        if gt is None:
-            raise ValueError(f"{ctx.target_dir}: {split} image {image_id!r} has no ground truth")
-        pr.add(maps, labels, gt)
-    curves = pr.curves()
+    name, part = cfg.seeder.arch, ctx.part()
+    start, stop = part.bounds(count)
+    print(f"seed_eval: {name} on {stop - start} of {count} {split} images (part {part.index + 1} of {part.count})")
+
+    def score(records_range):
+        pr = seed_metrics.SeedPR(cfg.num_classes)
+        for image_id, image, labels, gt, maps in class_maps(ctx, split, records_range=records_range):
+            if gt is None:
+                raise ValueError(f"{ctx.target_dir}: {split} image {image_id!r} has no ground truth")
+            pr.add(maps, labels, gt)
+        return pr.to_json()
+
+    states = parts.figures(ctx, "seed_eval", out_dir, count, score)
+    if states is None:
+        return {}
+    curves = seed_metrics.SeedPR.merged(cfg.num_classes, states).curves()
     trained = "classifier" if registry.SEEDERS[cfg.seeder.arch]["kind"] == "backprop" else "seeder"
     results = {**seed_metrics.mean_precision(curves), "map": ctx.results(trained).get("val_map"),
                "images": count}

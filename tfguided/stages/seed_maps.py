@@ -19,7 +19,7 @@ from tfguided.seeds.cam import normalised_class_maps, seeds_from_maps
 from tfguided.train import loop
 
 
-def class_maps(ctx, split, limit=None):
+def class_maps(ctx, split, limit=None, records_range=None):
     """Yields (id, RGB image, labels, ground truth, normalised maps [H, W, L]) for the images of
     `split` (the first `limit`), from the configured seeder.
 
@@ -27,31 +27,33 @@ def class_maps(ctx, split, limit=None):
       ctx: the run's stages.context.Context.
       split: the split of the converted target set.
       limit: how many images, or None for all.
+      records_range: (start, stop): only those examples (a task's part); None: all.
     """
     cfg = ctx.config
     kind = registry.SEEDERS[cfg.seeder.arch]["kind"]
     if kind == "baseline":
         mean = np.load(os.path.join(ctx.stage_dir("seeder"), mean_shape.FILE))
         no_network = lambda batch: [None] * len(batch["id"])
-        for image_id, image, labels, gt, _ in _batched(ctx, split, limit, 8, no_network):
+        for image_id, image, labels, gt, _ in _batched(ctx, split, limit, records_range, 8, no_network):
             yield image_id, image, labels, gt, mean_shape.class_maps(mean, labels, image.shape[:2])
         return
     if kind == "backprop":
-        yield from _backprop_maps(ctx, split, limit)
+        yield from _backprop_maps(ctx, split, limit, records_range)
         return
     seeder = loop.load_model(ctx.stage_dir("seeder"))
     size, tta = cfg.seeder.net.input_size, cfg.guide.seed_tta
     cam_fn = seeder_maps_fn(seeder, size, tta.scales, tta.flip)
     cams_of = lambda batch: cam_fn(batch["seeder_input"]).numpy()
-    for image_id, image, labels, gt, cams in _batched(ctx, split, limit, size, cams_of):
+    for image_id, image, labels, gt, cams in _batched(ctx, split, limit, records_range, size, cams_of):
         geometry = resized_geometry(seeder.output_stride, seeder.output_offset, size, image.shape[:2])
         yield image_id, image, labels, gt, normalised_class_maps(cams, labels, image.shape[:2], geometry)
 
 
-def _batched(ctx, split, limit, size, network_fn):
+def _batched(ctx, split, limit, records_range, size, network_fn):
     """(id, image, labels, gt, network output) per image, the network run on batches at `size`."""
     n = 0
-    for batch in pipelines.image_batches(ctx.target_dir, split, 16, size, full_size=False):
+    for batch in pipelines.image_batches(ctx.target_dir, split, 16, size, full_size=False,
+                                           records_range=records_range):
         if limit is not None and n >= limit:
             return
         outputs = network_fn(batch)
@@ -66,7 +68,7 @@ def _batched(ctx, split, limit, size, network_fn):
                    labelmap.decode_label_png(mask, image_id) if mask else None, outputs[j])
 
 
-def _backprop_maps(ctx, split, limit):
+def _backprop_maps(ctx, split, limit, records_range):
     """The backprop seeders: one backward pass per class present in the batch (§4.2)."""
     classifier = loop.load_model(ctx.stage_dir("classifier"))
     method = ctx.config.seeder.arch
@@ -84,7 +86,7 @@ def _backprop_maps(ctx, split, limit):
             out.append(np.stack(maps, axis=-1) if maps else np.zeros((size, size, 0), np.float32))
         return out
 
-    for image_id, image, labels, gt, signal_maps in _batched(ctx, split, limit, size, per_label_signals):
+    for image_id, image, labels, gt, signal_maps in _batched(ctx, split, limit, records_range, size, per_label_signals):
         yield image_id, image, labels, gt, backprop.localisation_maps(
             image, signal_maps, *crf.settings(ctx.config.seeder.crf))
 

@@ -111,7 +111,7 @@ TABLE = (
           reads=("seeder", "guide.tau", "guide.seed_tta"), after=("seeder", "classifier"),  # tau: panels
           needs=lambda ctx: ("classifier",) if registry.SEEDERS[ctx.config.seeder.arch]["kind"] == "backprop"
           else ("seeder",),
-          runner=seed_eval.run),
+          runner=seed_eval.run, per_image=True),
     Stage("export", "the segmenter as a SavedModel (uint8 image of any size -> labels, probabilities)",
           reads=("evaluate.tta",), after=("segmenter",), runner=export.run),
 )
