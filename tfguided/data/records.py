@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -119,21 +120,11 @@ def write_shard(path, examples, limit=None, content=None, progress=None):
                 serialized = example.serialize()
                 writer.write(serialized)
                 if content is not None:
-                    content.update(len(serialized).to_bytes(8, "little") + serialized)
+                    update_content(content, serialized)
                 ids.append(example.id)
                 if progress:
                     progress(len(ids))
     return {"file": os.path.basename(path), "count": len(ids), "sha256": files.sha256_file(path), "ids": ids}
-
-
-def content_sha256(paths):
-    """The split's content fingerprint (`write_split`'s content_sha256) of shards already written,
-    read back in order: the same digest whatever the shard layout."""
-    content = hashlib.sha256()
-    for path in paths:
-        for serialized in serialized_records(path):
-            content.update(len(serialized).to_bytes(8, "little") + serialized)
-    return content.hexdigest()
 
 
 STAGING, OLD, STAGING_LOCK = ".partial", ".old", ".lock"
@@ -338,15 +329,27 @@ def count_records(path):
 def serialized_records(path):
     """The records of a TFRecord file as bytes, in order (no parsing, no CRC check: the shard's
     sha256 is checked against the manifest)."""
-    size = os.path.getsize(path)
+    return read_shard(path)[1]
+
+
+def read_shard(path):
+    """(sha256 of the file, its records as bytes in order), from one read of the file."""
     with open(path, "rb") as f:
-        while f.tell() < size:
-            length = _record_length(f, path)
-            data = f.read(length)
-            f.seek(4, os.SEEK_CUR)
-            if len(data) < length:
-                raise ValueError(f"{path}: truncated TFRecord file")
-            yield data
+        data = f.read()
+    stream, out = io.BytesIO(data), []
+    while stream.tell() < len(data):
+        length = _record_length(stream, path)
+        record = stream.read(length)
+        stream.seek(4, os.SEEK_CUR)
+        if len(record) < length:
+            raise ValueError(f"{path}: truncated TFRecord file")
+        out.append(record)
+    return hashlib.sha256(data).hexdigest(), out
+
+
+def update_content(content, serialized):
+    """Adds one serialized example to a split's content digest (`write_split`'s content_sha256)."""
+    content.update(len(serialized).to_bytes(8, "little") + serialized)
 
 
 def _record_length(f, path):

@@ -18,8 +18,10 @@ the saliency, its quality on the eval images, net and MB+, §5.1), PNG panels an
 TensorBoard images.
 """
 
+import concurrent.futures
 import functools
 import os
+import threading
 
 import tensorflow as tf
 
@@ -224,11 +226,19 @@ def run(ctx, out_dir):
     fingerprint = ctx.inputs_fingerprint("guide")
     if ctx.is_chief:
         records.clear_manifest(out_dir)
-    parts.write_part(out_dir, "train", part, count, eps, fingerprint, examples, shard_stats)
-    if not ctx.is_chief:
-        return {}
     ids = records.read_manifest(ctx.target_dir)["splits"][split]["ids"]
-    entry, shard_states = parts.merge_split(out_dir, "train", part.count, count, eps, fingerprint, ids)
+    stop = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        merging = pool.submit(parts.merge_split, out_dir, "train", part.count, count, eps, fingerprint, ids,
+                              stop=stop) if ctx.is_chief else None
+        try:
+            parts.write_part(out_dir, "train", part, count, eps, fingerprint, examples, shard_stats)
+        except BaseException:
+            stop.set()  # this part's shards will not come: the merge stops waiting
+            raise
+        if merging is None:
+            return {}
+        entry, shard_states = merging.result()
     results = {"images": count, **metrics.GuideStats.merged(num_labels, shard_states).results()}
     if "saliency" in registry.GUIDES[cfg.guide.strategy]["needs"] and not self_training:
         print(f"guide: saliency quality on the {cfg.data.eval_split} images ({cfg.saliency.method} and MB+)")

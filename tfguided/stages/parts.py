@@ -7,13 +7,15 @@ one-process output byte for byte. A task writes its part as shards named
 `<split>-partKKKofNNN-SSSSS-of-MMMMM.tfrecord` (one process: the usual `<split>-SSSSS-of-MMMMM`),
 each followed by a sidecar `<shard>.json` (the range it covers, its ids, count and checksum, the
 fingerprint of the stage's inputs and its statistics of these images): a killed task keeps its finished
-shards and labels only the rest. A stage whose output is figures writes one `<part>.json` per
-task instead. The chief waits for every part, checks it (counts, checksums, ids in the
-split's order) and merges; a part of a run with another number of tasks is deleted, by name,
-when a task starts (it is never mixed into this run's output).
+shards and labels only the rest. A stage whose output is figures writes one `partKKKofNNN.json`
+per task instead. The chief merges as the parts come (the guide's shards in order, beside its
+own labelling, so the merge ends soon after the last shard), checking each (count, checksum,
+range and inputs; the ids in the split's order); a part of a run with another number of tasks
+is deleted, by name (it is never mixed into this run's output).
 """
 
 import dataclasses
+import hashlib
 import os
 import re
 import time
@@ -79,14 +81,9 @@ def _sidecar(path):
 
 
 def _kept(path, records_range, fingerprint):
-    """A finished shard's sidecar if it is this run's (same range and data, checksum intact)."""
-    if not (os.path.exists(path) and os.path.exists(_sidecar(path))):
-        return None
-    side = files.read_json(_sidecar(path))
-    if side.get("range") != list(records_range) or side.get("data") != fingerprint or \
-            files.sha256_file(path) != side.get("sha256"):
-        return None
-    return side
+    """A finished shard's sidecar if it is this run's (same range and inputs, checksum intact)."""
+    side = _matching_sidecar(path, records_range, fingerprint)
+    return side if side and os.path.exists(path) and files.sha256_file(path) == side["sha256"] else None
 
 
 def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, examples, shard_stats, log=print):
@@ -129,38 +126,55 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
     return stop - start
 
 
-def wait_for(paths, what, poll=2.0, log=print):
-    """Waits until every path exists, saying every minute how many are missing."""
+def _wait_until(read, what, log=print, stop=None, poll=0.5):
+    """`read()`'s value once it is not None (polled), saying every minute what it waits for;
+    gives up when `stop` (an Event) is set."""
     last = time.time()
     while True:
-        missing = [p for p in paths if not os.path.exists(p)]
-        if not missing:
-            return
+        value = read()
+        if value is not None:
+            return value
+        if stop is not None and stop.is_set():
+            raise RuntimeError(f"stopped while waiting for {what}")
         if time.time() - last > 60:
-            log(f"{what}: waiting for {len(missing)} of {len(paths)} parts, e.g. {os.path.basename(missing[0])}")
+            log(f"waiting for {what} (if its task died, restart the job: finished parts are kept)")
             last = time.time()
         time.sleep(poll)
 
 
-def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, log=print):
-    """The chief's merge: waits for the shards of all `count` parts of `split`, checks them
-    against their sidecars (checksum, count, data) and their ids against `ids` (the split's
-    order), and returns the split's manifest entry and each shard's statistics, in order."""
+def _matching_sidecar(path, records_range, fingerprint):
+    """Shard `path`'s sidecar if it is there and of this run (its range and inputs; a stale one
+    from a killed run is being replaced by its task), else None."""
+    if not os.path.exists(_sidecar(path)):
+        return None
+    side = files.read_json(_sidecar(path))
+    return side if side.get("range") == list(records_range) and side.get("data") == fingerprint else None
+
+
+def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, log=print, stop=None):
+    """The chief's merge: takes the shards of all `count` parts of `split` in order, each as soon
+    as its sidecar is there (so it runs beside the labelling and ends soon after the last shard),
+    checks it against its sidecar (checksum, count, range, inputs) and the ids against `ids` (the
+    split's order); returns the split's manifest entry and each shard's statistics, in order.
+    `stop` (an Event): give up waiting (this task's own part failed)."""
     shards = [s for k in range(count) for s in Part(k, count).shard_paths(out_dir, split, n, examples_per_shard)]
-    wait_for([_sidecar(path) for path, _ in shards], f"{split} shards", log=log)
-    entry, stats = {"count": 0, "ids": [], "shards": []}, []
+    entry, stats, content = {"count": 0, "ids": [], "shards": []}, [], hashlib.sha256()
     for path, records_range in shards:
-        side = _kept(path, records_range, fingerprint)
-        if side is None or records.count_records(path) != side["count"]:
-            raise ValueError(f"{path}: does not match its sidecar {_sidecar(path)} (checksum, range or data): "
-                             f"delete both and run the stage again")
+        side = _wait_until(lambda: _matching_sidecar(path, records_range, fingerprint), os.path.basename(path),
+                           log, stop)
+        sha256, serialized = records.read_shard(path)  # one read: checksum, count and content
+        if (sha256, len(serialized)) != (side["sha256"], side["count"]):
+            raise ValueError(f"{path}: does not match its sidecar {_sidecar(path)} (checksum or count): delete "
+                             f"both and run the stage again")
+        for example in serialized:
+            records.update_content(content, example)
         entry["ids"] += side["ids"]
         entry["shards"].append({k: side[k] for k in ("file", "count", "sha256")})
         entry["count"] += side["count"]
         stats.append(side["stats"])
     if entry["ids"] != list(ids):
         raise ValueError(f"{out_dir}: the parts' ids are not the {split} split's in order")
-    entry["content_sha256"] = records.content_sha256([path for path, _ in shards])
+    entry["content_sha256"] = content.hexdigest()
     return entry, stats
 
 
@@ -202,17 +216,12 @@ def _kept_json_part(out_dir, part, records_range, fingerprint):
 
 
 def _merge_json_parts(out_dir, count, n, fingerprint, log=print):
-    """Every task's state, in task order, once all are written and each covers its range of the
-    `n` examples of these inputs; parts of a run with another number of tasks are deleted."""
+    """Every task's state, in task order, each once it is written for its range of the `n`
+    examples of these inputs (a stale one is being replaced by its task); parts of a run with
+    another number of tasks are deleted."""
     parts = [Part(k, count) for k in range(count)]
-    wait_for([os.path.join(out_dir, p.json_name) for p in parts], os.path.basename(out_dir), log=log)
-    states = []
-    for p in parts:
-        state = _kept_json_part(out_dir, p, p.bounds(n), fingerprint)
-        if state is None:
-            raise ValueError(f"{os.path.join(out_dir, p.json_name)}: covers other examples or inputs than this "
-                             f"run's; delete it and run the stage again")
-        states.append(state)
+    states = [_wait_until(lambda p=p: _kept_json_part(out_dir, p, p.bounds(n), fingerprint), p.json_name, log)
+              for p in parts]
     for name in sorted(os.listdir(out_dir)):
         if re.fullmatch(r"part\d{3}of\d{3}\.json", name) and not name.endswith(f"of{count:03d}.json"):
             log(f"removing {name}: of a run with another number of tasks")
