@@ -44,7 +44,7 @@ def stage_dir(workdir, stage):
 
 
 def serialized(guide_dir):
-    return [r for path in records.split_files(guide_dir, "train") for r in records.serialized_records(path)]
+    return [r for path in records.split_files(guide_dir, "train") for r in records.read_shard(path)[1]]
 
 
 def differences(one, other):

@@ -21,7 +21,7 @@ def _main(workdir, stage, *overrides):
 
 
 def _serialized(guide_dir):
-    return [r for path in records.split_files(str(guide_dir), "train") for r in records.serialized_records(path)]
+    return [r for path in records.split_files(str(guide_dir), "train") for r in records.read_shard(path)[1]]
 
 
 def _one_dir(workdir, pattern):

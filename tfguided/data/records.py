@@ -326,12 +326,6 @@ def count_records(path):
     return count
 
 
-def serialized_records(path):
-    """The records of a TFRecord file as bytes, in order (no parsing, no CRC check: the shard's
-    sha256 is checked against the manifest)."""
-    return read_shard(path)[1]
-
-
 def read_shard(path):
     """(sha256 of the file, its records as bytes in order), from one read of the file."""
     with open(path, "rb") as f:

@@ -98,8 +98,6 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
       fingerprint: what the shards are made from (Context.inputs_fingerprint; a kept shard must match).
       examples: (start, stop) -> an iterator of records.Example for those examples, in order.
       shard_stats: () -> the JSON statistics of the examples yielded since its last call.
-    Returns:
-      The number of examples labelled now (not kept).
     """
     os.makedirs(out_dir, exist_ok=True)
     remove_other_runs(out_dir, split, part, n, examples_per_shard, log)
@@ -110,7 +108,7 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
     if first:
         log(f"{split}: kept {first} finished shard(s) of {len(shards)} of part {part.index + 1} of {part.count}")
     if first == len(shards):
-        return 0
+        return
     (_, (start, _)), stop = shards[first], shards[-1][1][1]
     began = time.time()
     iterator = iter(examples(start, stop))
@@ -123,7 +121,6 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
                                                  "stats": shard_stats()})
     log(f"{split}: part {part.index + 1} of {part.count}: {stop - start} images labelled in "
         f"{time.time() - began:.1f} s")
-    return stop - start
 
 
 def _wait_until(read, what, log=print, stop=None, poll=0.5):
