@@ -33,7 +33,7 @@ def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
     """The tiny chain's guide, evaluation and seed evaluation again, as two tasks: each labels
     and scores half the photos; the records' bytes, the content fingerprint, quality.json,
     metrics.json and Table 1's curves are the one-process run's, also after a restart that
-    resumes a killed task's part."""
+    resumes a killed task's part (labelling in tf.data then)."""
     one = tmp_path / "one"
     shutil.copytree(tiny_run[0], one)
     two = tmp_path / "two"
@@ -61,12 +61,13 @@ def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
 
     # A task killed after the first shard of its part (as tests/test_kill_resume.py leaves it: the
     # shard and sidecar written, a temporary file of the next), the job restarted: each task keeps
-    # what it finished and labels only the rest, into the same records.
+    # what it finished and labels only the rest, into the same records - here with the labelling in
+    # tf.data (guide.labeller=tf_data), which gives the worker processes' labels byte for byte.
     for name in ["done.json", records.MANIFEST, "train-part001of002-00001-of-00002.tfrecord",
                  "train-part001of002-00001-of-00002.tfrecord.json"]:
         os.remove(guide_two / name)
     (guide_two / ".train-part001of002-00001-of-00002.tfrecord.x1y2.tmp.tfrecord").write_bytes(b"\0" * 100)
-    chief, other = run_loopback_workers(_main(two, "guide"))
+    chief, other = run_loopback_workers(_main(two, "guide", "guide.labeller=tf_data"))
     assert "train: kept 2 finished shard(s) of 2 of part 1 of 2" in chief
     assert "train: kept 1 finished shard(s) of 2 of part 2 of 2" in other and "20/20 images" in other
     assert _serialized(guide_two) == _serialized(guide_one)
@@ -91,13 +92,13 @@ def test_a_rerun_with_another_number_of_tasks_removes_the_parts_it_cannot_use(tm
     for name in names:
         (out / name).write_bytes(b"")
     log = []
-    parts.remove_other_runs(str(out), "train", parts.Part(0, 1), 40, 20, log.append)
+    parts.remove_other_runs(str(out), "train", records.Part(0, 1), 40, 20, log.append)
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "train-00001-of-00002.tfrecord",
                                                     "train_aug-part000of002-00000-of-00001.tfrecord"]
     assert len(log) == 4 and all(line.startswith("removing ") for line in log)
     for name in names:
         (out / name).write_bytes(b"")
-    parts.remove_other_runs(str(out), "train", parts.Part(1, 2), 40, 10, log.append)
+    parts.remove_other_runs(str(out), "train", records.Part(1, 2), 40, 10, log.append)
     left = sorted(p.name for p in out.iterdir())
     assert ".train-part001of002-00000-of-00002.tfrecord.abc.tmp.tfrecord" not in left  # its own killed write
     assert "train-part000of002-00000-of-00001.tfrecord" in left  # part 1's: its task's business
@@ -105,7 +106,7 @@ def test_a_rerun_with_another_number_of_tasks_removes_the_parts_it_cannot_use(tm
 
 
 def test_parts_are_contiguous_balanced_and_cover_every_example():
-    from tfguided.stages.parts import Part
+    from tfguided.data.records import Part
     for n in (0, 1, 7, 240, 10582):
         for count in (1, 2, 3, 4, 8):
             bounds = [Part(k, count).bounds(n) for k in range(count)]

@@ -136,3 +136,50 @@ def test_labellers_that_cannot_run_in_tf_data_are_refused(strategy):
     assert str(refused.value) == (f"guide.strategy={strategy!r}: in tf.data choose one of {allowed} "
                                   "(no classifier, no masks)")
     assert strategy not in registry.GUIDES.where(in_tf_data=True)
+
+
+def _network_outputs(tmp_path):
+    """Items as the guide stage's network_outputs gives them: photos of three sizes, class maps
+    at a GAP-HighRes-like geometry per image, saliency as probabilities or an MB+ map PNG."""
+    import cv2
+    from tfguided.scoremaps import resized_geometry
+    items = []
+    for k, (height, width) in enumerate([(32, 32), (40, 28), (24, 36)]):
+        image, labels, maps, saliency, _ = _two_classes_in_one_component()
+        image, saliency = cv2.resize(image, (width, height)), cv2.resize(saliency, (width, height))
+        if k == 2:  # the MB+ stage's map, by path
+            path = str(tmp_path / "photo_2.png")
+            cv2.imwrite(path, np.round(saliency * 65535).astype(np.uint16))  # as saliency/mbd.py map_png
+            saliency = path
+        items.append({"id": f"photo_{k}", "image": cv2.imencode(".png", image[..., ::-1])[1].tobytes(),
+                      "labels": labels[labels > 0], "cams": maps[::6, ::6], "mask_png": b"", "gt": None,
+                      "cam_geometry": resized_geometry(6.0, 2.5, 48, (height, width)), "saliency": saliency})
+    return items
+
+
+@pytest.mark.parametrize("strategy", ["seeds", "g0", "g2"])
+def test_the_stage_labelling_in_tf_data_is_the_worker_processes(strategy, tmp_path):
+    """guide.labeller=tf_data (labelled_items: Dataset.map through tf.numpy_function) gives what
+    the worker processes give (parallel.ordered_map of label_example), item for item, in order."""
+    from tfguided import parallel
+    from tfguided.guide.dataset import labelled_items
+    from tfguided.guide.label import label_args, label_example
+    cfg = dataclasses.replace(_guide(strategy), labeller="tf_data")
+    items = _network_outputs(tmp_path)
+    expected = list(parallel.ordered_map(label_example, items, lambda item: label_args(item, cfg), workers=2))
+    got = list(labelled_items(iter(items), cfg, in_flight=2))
+    assert [item["id"] for item, _ in got] == [item["id"] for item, _ in expected] == ["photo_0", "photo_1", "photo_2"]
+    for (_, mine), (_, theirs) in zip(got, expected):
+        for a, b in zip(mine, theirs):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+                assert a.dtype == np.asarray(b).dtype
+
+
+def test_the_tf_data_labeller_is_refused_for_a_guide_it_cannot_run_when_the_config_is_built():
+    with pytest.raises(ValueError, match="guide.labeller=tf_data: guide.strategy=oracle needs the classifier or masks"):
+        configs.override(configs.preset("tiny"), ["guide.strategy=oracle", "guide.labeller=tf_data"])
+    with pytest.raises(ValueError, match="guide.labeller"):
+        configs.override(configs.preset("tiny"), ["guide.labeller=threads"])
+    assert configs.override(configs.preset("tiny"), ["guide.labeller=tf_data"]).guide.labeller == "tf_data"

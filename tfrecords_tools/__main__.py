@@ -10,6 +10,11 @@ before --out is touched. The readers themselves live in tfguided/sources/.
   python -m tfrecords_tools voc --voc_root=VOCdevkit/VOC2012 --sbd_root=benchmark_RELEASE/dataset \
       --splits=train_aug,val --out=OUT/target      # the paper's 10,582 trainaug, labels from the XML
   python -m tfrecords_tools msra --msra_root=DIR/MSRA --out=OUT/saliency
+
+Several processes or machines share one conversion: each runs the same command with
+--shard_index=K --num_shards=N (K = 0..N-1) and writes OUT/partKKKofNNN; then
+  python -m tfrecords_tools merge --out=OUT
+checks the N parts and makes OUT the set one process would have written (tfguided/data/merge.py).
 """
 
 import sys
@@ -21,14 +26,21 @@ cli.import_tensorflow_quietly()
 from absl import app, flags  # noqa: E402
 
 from tfguided import registry  # noqa: E402
-from tfguided.data import imageio  # noqa: E402
+from tfguided.data import imageio, merge, records  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", None, "Output directory: TFRecord shards and manifest.json (synthetic: the raw "
                     "folders). Only a new, empty or earlier converted folder: other files in it are refused.")
 flags.DEFINE_integer("examples_per_shard", 500, "Examples per TFRecord shard.")
+flags.DEFINE_integer("num_shards", 1, "Processes (or machines) sharing this conversion: each converts a "
+                     "contiguous 1/N of every split into --out/partKKKofNNN; `merge --out` then joins them. "
+                     "(Not the TFRecord files: --examples_per_shard sets those.)", lower_bound=1)
+flags.DEFINE_integer("shard_index", 0, "This process's part, 0..num_shards-1 (with --num_shards).", lower_bound=0)
 flags.DEFINE_integer("max_pixels", imageio.MAX_PIXELS, "Refuse images with more pixels than this (a "
                      "mistaken scan or panorama would stall training).")
+
+
+MERGE = "merge"
 
 
 def chosen_source(argv):
@@ -39,7 +51,8 @@ def chosen_source(argv):
 
 def usage():
     """The usage line, with every registered source and its description."""
-    return (f"usage: python -m tfrecords_tools SOURCE --out=DIR --flags (SOURCE --help: its flags); "
+    return (f"usage: python -m tfrecords_tools SOURCE --out=DIR --flags (SOURCE --help: its flags), or "
+            f"python -m tfrecords_tools {MERGE} --out=DIR (the parts of a conversion in several processes); "
             f"sources: {registry.SOURCES.help()}")
 
 
@@ -47,12 +60,23 @@ def main(argv):
     """Converts the source named in `argv` (absl's arguments left after the flags) and prints its
     summary line; returns the exit status, 2 after printing a conversion error."""
     name = chosen_source(argv)
-    if name not in registry.SOURCES.names() or len(argv) != 2:
+    if name not in registry.SOURCES.names() + (MERGE,) or len(argv) != 2:
         raise app.UsageError(f"{usage()} (got {argv[1:]})")
     if not FLAGS.out:
         raise app.UsageError("--out is required")
+    if FLAGS.shard_index >= FLAGS.num_shards:
+        raise app.UsageError(f"--shard_index={FLAGS.shard_index}: must be below --num_shards={FLAGS.num_shards}")
     try:
-        print(registry.SOURCES.load(name).convert(FLAGS))
+        if name == MERGE:
+            manifest = merge.merge_parts(FLAGS.out)
+            print(f"merge: {FLAGS.out}: " + ", ".join(f"{s}={e['count']}" for s, e in manifest["splits"].items()))
+            return 0
+        part = records.Part(FLAGS.shard_index, FLAGS.num_shards)
+        with records.converting_part(part):
+            print(registry.SOURCES.load(name).convert(FLAGS))
+        if part.count > 1:
+            print(f"part {part.index + 1} of {part.count} written into {FLAGS.out}/{part.name}; once all "
+                  f"{part.count} are: python -m tfrecords_tools {MERGE} --out={FLAGS.out}")
     except (ValueError, FileNotFoundError, KeyError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

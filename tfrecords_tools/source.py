@@ -18,7 +18,10 @@ class Source:
       beyond COMMON_FLAGS (only the chosen source's are defined, so names may repeat across
       sources).
     convert: (FLAGS) -> str: converts into FLAGS.out (every input checked before it is touched)
-      and returns the summary line the command prints.
+      and returns the summary line the command prints. Written through records.replaced_directory
+      and records.write_split (as tfguided/sources/common.py's write_target_set does), a
+      conversion can be shared by processes (--shard_index/--num_shards); give write_split the
+      examples as a records.ExampleSequence and each part makes only its own photos.
     from_config: (data_cfg, role, out_dir, work_dir) -> None: the data stage's conversion of the
       set playing `role` ("target" or "saliency") from data.<role>_root (work_dir: a folder of the
       data stage's own for intermediate files); None if the source is converted by hand only.

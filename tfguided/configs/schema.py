@@ -155,6 +155,7 @@ class GuideConfig:
     seed_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the seeder's class-map views
     saliency_tta: TTAConfig = dataclasses.field(default_factory=TTAConfig)  # the saliency net's views
     panels: int = 8                 # PNG panels written for the first N images
+    labeller: str = "processes"     # processes: a worker process per core | tf_data: Dataset.map (guide/dataset.py)
 
 
 @dataclasses.dataclass

@@ -33,6 +33,7 @@ def choices():
         (NetConfig, "output_stride"): (8, 16, 32),
         (TrainConfig, "precision"): named.PRECISIONS,
         (GuideConfig, "connectivity"): (4, 8),
+        (GuideConfig, "labeller"): named.LABELLERS,
         (DataConfig, "target_source"): tuple(n for n in sources if "target" in registry.SOURCES[n]["roles"]),
         (DataConfig, "saliency_source"): ("",) + tuple(
             n for n in sources if "saliency" in registry.SOURCES[n]["roles"]),
@@ -141,6 +142,11 @@ def _check_combinations(config):
     if config.guide.seed_tta != TTAConfig() and registry.SEEDERS[config.seeder.arch]["kind"] != "gap":
         raise ValueError(f"guide.seed_tta: test-time views are for the GAP seeders' class maps, not "
                          f"seeder.arch={config.seeder.arch}")
+    in_tf_data = registry.GUIDES.where(in_tf_data=True)
+    if config.guide.labeller == "tf_data" and config.guide.strategy not in in_tf_data + (registry.GROUND_TRUTH,):
+        raise ValueError(f"guide.labeller=tf_data: guide.strategy={config.guide.strategy} needs the classifier or "
+                         f"masks, which tf.data does not carry; use one of {', '.join(in_tf_data)} or "
+                         f"guide.labeller=processes")
     readers = [n for n in registry.SOURCES.names() if registry.SOURCES[n].get("reads_root", True)]
     for role in ("target", "saliency"):
         source, root = getattr(config.data, f"{role}_source"), getattr(config.data, f"{role}_root")

@@ -16,7 +16,9 @@ renamed; the manifest is written last, so a directory with a manifest is complet
 the manifest and name the shard that does not match it.
 """
 
+import collections.abc
 import contextlib
+import contextvars
 import dataclasses
 import fcntl
 import hashlib
@@ -24,6 +26,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -31,6 +34,7 @@ import time
 import tensorflow as tf
 
 from tfguided import files
+from tfguided.progress import progress_bar
 
 MANIFEST = "manifest.json"
 FORMAT = "tfguided-records-v1"
@@ -80,12 +84,79 @@ def shard_name(split, index, count):
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
 
 
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """Process `index` of `count` sharing the work on a split: it takes the examples
+    [n*index//count, n*(index+1)//count) of the split's n, a contiguous range by record index,
+    the same on every rerun, so the parts laid end to end are the one-process order (a cluster's
+    per-image stages, stages/parts.py; a conversion in several processes, `converting_part`)."""
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self):
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"part index {self.index} of {self.count}: must be 0 <= index < count")
+
+    def bounds(self, n):
+        """(start, stop) of this part's examples among `n`: contiguous, sizes within one."""
+        return n * self.index // self.count, n * (self.index + 1) // self.count
+
+    @property
+    def name(self):
+        """`partKKKofNNN`: what this part's files are named after."""
+        return f"part{self.index:03d}of{self.count:03d}"
+
+    def prefix(self, split):
+        """The shard-name prefix of this part of `split`."""
+        return split if self.count == 1 else f"{split}-{self.name}"
+
+
+class ExampleSequence(collections.abc.Sequence):
+    """`make(item)` for each of `items`, made only when read: a converter's examples, so that a
+    part of the conversion (`converting_part`) slices out its own without making the others'."""
+
+    def __init__(self, make, items):
+        self.make, self.items = make, list(items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ExampleSequence(self.make, self.items[index])
+        return self.make(self.items[index])
+
+
+_CONVERTING = contextvars.ContextVar("converting_part", default=None)
+
+
+@contextlib.contextmanager
+def converting_part(part):
+    """Within it, a converter writes only `part`'s share of every split (Part.bounds), as a
+    complete set of its own in <out>/partKKKofNNN (`replaced_directory`), which
+    tfguided/data/merge.py joins once every part is written. Part(0, 1): the usual conversion."""
+    token = _CONVERTING.set(part if part.count > 1 else None)
+    try:
+        yield
+    finally:
+        _CONVERTING.reset(token)
+
+
 def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, progress=None):
     """Writes an iterable of `Example`s as shards of `split`; returns the split's manifest entry.
 
     `num_examples` fixes the shard count up front; `progress` (a callable taking a count) is
-    called after each example.
+    called after each example. Within `converting_part`, only the part's range of the split is
+    written (entry "range" and "total"): an ExampleSequence is sliced, another iterable is
+    read past the examples before the range (each of them made, then dropped).
     """
+    part, whole = _CONVERTING.get(), None
+    if part is not None:
+        (start, stop), whole = part.bounds(num_examples), num_examples
+        examples = examples[start:stop] if isinstance(examples, collections.abc.Sequence) else \
+            itertools.islice(examples, start, stop)
+        num_examples = stop - start
+        progress = progress and progress_bar(num_examples, "image")
     num_shards = max(1, -(-num_examples // examples_per_shard))
     entry = {"count": 0, "ids": [], "shards": []}
     content = hashlib.sha256()
@@ -102,10 +173,17 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
     if entry["count"] != num_examples:
         raise ValueError(f"{out_dir}: split {split!r} expected {num_examples} examples, "
                          f"wrote {entry['count']}")
-    if len(set(entry["ids"])) != len(entry["ids"]):
-        dup = sorted({i for i in entry["ids"] if entry["ids"].count(i) > 1})[:5]
-        raise ValueError(f"{out_dir}: split {split!r} has duplicate ids, e.g. {dup}")
+    check_unique_ids(entry["ids"], f"{out_dir}: split {split!r}")
+    if whole is not None:
+        entry.update(range=[start, stop], total=whole)
     return entry
+
+
+def check_unique_ids(ids, where):
+    """Refuses a split whose ids repeat (`where` names it)."""
+    if len(set(ids)) != len(ids):
+        counts = collections.Counter(ids)
+        raise ValueError(f"{where} has duplicate ids, e.g. {sorted(i for i, c in counts.items() if c > 1)[:5]}")
 
 
 def write_shard(path, examples, limit=None, content=None, progress=None):
@@ -144,6 +222,11 @@ def replaced_directory(out_dir):
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"{out_dir}: is a file; give a folder")
     _check_only_converted_data(out_dir)
+    part = _CONVERTING.get()
+    if part is not None:
+        _check_parts_of(out_dir, part)
+        out_dir = os.path.join(out_dir, part.name)
+        _check_only_converted_data(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
     clean_killed_staging(out_dir)
@@ -174,13 +257,35 @@ def written_files(out_dir):
     return shards | {MANIFEST, "label_mask_mismatches.tsv"}
 
 
+PART_FOLDER = re.compile(r"\.?part(\d{3})of(\d{3})(?:\..*)?")  # a part's folder, its staging or old copy
+
+
+def part_folders(out_dir):
+    """{(index, count): path} of the part folders (`converting_part`) in `out_dir`."""
+    names = os.listdir(out_dir) if os.path.isdir(out_dir) else []
+    return {(int(m.group(1)), int(m.group(2))): os.path.join(out_dir, name)
+            for name in sorted(names) if (m := PART_FOLDER.fullmatch(name)) and not name.startswith(".")}
+
+
+def _check_parts_of(out_dir, part):
+    """Refuses, by name, parts of a conversion into `out_dir` in another number of processes."""
+    other = sorted(path for (_, count), path in part_folders(out_dir).items() if count != part.count)
+    if other:
+        raise ValueError(f"{out_dir}: holds {os.path.basename(other[0])} of a conversion in another number of "
+                         f"processes than {part.count} ({len(other)} such part(s)): delete them or convert with "
+                         f"their --num_shards")
+
+
 def _check_only_converted_data(out_dir):
-    if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+    """Refuses a folder holding files that a converter did not write (part folders and their
+    staging are a converter's)."""
+    names = {n for n in os.listdir(out_dir) if not PART_FOLDER.fullmatch(n)} if os.path.isdir(out_dir) else set()
+    if not names:
         return
     if not os.path.exists(os.path.join(out_dir, MANIFEST)):
         raise ValueError(f"{out_dir}: holds files but no {MANIFEST}, so it is not converted data this "
                          f"would replace; give an empty or new folder")
-    foreign = sorted(set(os.listdir(out_dir)) - written_files(out_dir) - {STAGING_LOCK})
+    foreign = sorted(names - written_files(out_dir) - {STAGING_LOCK})
     if foreign:
         raise ValueError(f"{out_dir}: holds {len(foreign)} file(s) the converter did not write "
                          f"({', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); converting "
@@ -248,8 +353,12 @@ def clear_manifest(out_dir):
 
 
 def write_manifest(out_dir, kind, splits, num_classes, class_names, extra=None):
+    """Writes `out_dir`'s manifest (last: a folder with one is complete); within `converting_part`
+    it says which part of how many the folder holds."""
+    part = _CONVERTING.get()
     manifest = {"format": FORMAT, "kind": kind, "num_classes": num_classes,
-                "class_names": list(class_names), "splits": splits, **(extra or {})}
+                "class_names": list(class_names), "splits": splits, **(extra or {}),
+                **({"part": {"index": part.index, "count": part.count}} if part else {})}
     files.atomic_write_json(os.path.join(out_dir, MANIFEST), manifest)
     return manifest
 

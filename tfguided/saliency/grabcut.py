@@ -22,7 +22,9 @@ def grabcut_mask(image, box, iterations=5):
 
     GrabCut needs some background outside the rectangle, so the rectangle is kept at least one
     pixel inside the image. Where GrabCut finds no foreground (a flat box), the box itself is the
-    mask: the annotators agreed something is there.
+    mask: the annotators agreed something is there. OpenCV's random generator (GrabCut's k-means
+    start) is seeded before each call, so the mask depends on the photo and box only, not on the
+    GrabCuts a process ran before (one conversion or its parts in several processes, same masks).
     """
     height, width = image.shape[:2]
     left, top, right, bottom = np.round(box).astype(int)
@@ -35,6 +37,7 @@ def grabcut_mask(image, box, iterations=5):
     mask = np.zeros((height, width), np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     rect = (int(left), int(top), int(right - left + 1), int(bottom - top + 1))
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, rect, bgd, fgd, iterations,
                     cv2.GC_INIT_WITH_RECT)

@@ -100,13 +100,13 @@ def convert(images_dir, boxes_file, out_dir, grabcut_iterations=5, examples_per_
         if not os.path.isfile(os.path.join(images_dir, photo)):
             raise FileNotFoundError(f"{where}: {os.path.join(images_dir, photo)}: no such photo")
 
-    def examples():
-        for photo, (boxes, where) in table.items():
-            try:
-                data, image = imageio.read_image(os.path.join(images_dir, photo), max_pixels)
-            except ValueError as e:
-                raise ValueError(f"{where}: {e}") from None
-            yield box_example(photo, data, image, boxes, grabcut_iterations)
-    return write_saliency_set(out_dir, "boxes", examples(), len(table), examples_per_shard,
+    def example(photo):
+        boxes, where = table[photo]
+        try:
+            data, image = imageio.read_image(os.path.join(images_dir, photo), max_pixels)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        return box_example(photo, data, image, boxes, grabcut_iterations)
+    return write_saliency_set(out_dir, "boxes", records.ExampleSequence(example, table), len(table), examples_per_shard,
                               {"source": os.path.abspath(images_dir), "boxes_file": os.path.abspath(boxes_file)},
                               verbose)

@@ -209,8 +209,9 @@ def convert(annotations, images_dir, out_dir, classes="", keep_negatives=False, 
                          "name the targets with --classes")
     chosen = saliency_photos(entries) if saliency_out else []
     by_split = {split: [e for e in kept if e.split == split] for split in ("train", "val")}
-    examples = {split: (coco_example(e.image, e.anns, e.folder, e.label_of, max_pixels, masks, max_side)
-                        for e in by_split[split]) for split in by_split}
+    examples = {split: records.ExampleSequence(
+        lambda e: coco_example(e.image, e.anns, e.folder, e.label_of, max_pixels, masks, max_side), by_split[split])
+        for split in by_split}
     if verbose:
         print(f"coco: {len(kept)} of {len(entries)} photos hold one of {len(names) - 1} classes"
               + (" or are kept as negatives" if keep_negatives else f" ({len(entries) - len(kept)} left out)"))
@@ -235,24 +236,25 @@ def saliency_photos(entries):
 
 
 def saliency_examples(chosen, grabcut_iterations, max_pixels, max_side=0):
-    """The saliency set's examples: each photo with its largest box, GrabCut inside it giving the
-    target (as MSRA's mean box does).
+    """The saliency set's examples (a records.ExampleSequence): each photo with its largest box,
+    GrabCut inside it giving the target (as MSRA's mean box does), its size checked against the
+    annotations.
 
     Args:
       chosen: `saliency_photos`' (Photo, box) pairs.
       grabcut_iterations: GrabCut's iterations on each box.
       max_pixels: photos with more pixels are refused.
       max_side: a longer side is shrunk to it, the box alike (0: never).
-    Yields:
-      records.Example of each photo, its size checked against the annotations.
     """
-    for photo, box in chosen:
+    def example(chosen_photo):
+        photo, box = chosen_photo
         path = os.path.join(photo.folder, photo.image["file_name"])
         data, pixels = imageio.read_image(path, max_pixels)
         check_size(path, pixels, photo.image)
         scale = min(1.0, max_side / max(pixels.shape[:2])) if max_side else 1.0
         data, pixels, _ = shrunk(data, pixels, max_side)
-        yield box_example(photo.image["file_name"], data, pixels, [[v * scale for v in box]], grabcut_iterations)
+        return box_example(photo.image["file_name"], data, pixels, [[v * scale for v in box]], grabcut_iterations)
+    return records.ExampleSequence(example, chosen)
 
 
 def check_size(path, pixels, image):

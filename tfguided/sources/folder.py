@@ -220,8 +220,9 @@ def convert(images_dir, out_dir, labels_file=None, class_names=None, val_fractio
     for row in rows:
         by_split[row.split or hashed_split(row.path, val_fraction)].append(row)
     counts = collections.Counter()
-    examples = {split: (folder_example(row, images_dir, names, max_pixels, counts, max_side) for row in by_split[split])
-                for split in SPLITS}
+    examples = {split: records.ExampleSequence(
+        lambda row: folder_example(row, images_dir, names, max_pixels, counts, max_side), by_split[split])
+        for split in SPLITS}
     manifest = write_target_set(
         out_dir, "folder", names, examples, {split: len(by_split[split]) for split in SPLITS}, examples_per_shard,
         {"source": os.path.abspath(images_dir), "labels_file": labels_file and os.path.abspath(labels_file),

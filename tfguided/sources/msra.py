@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from tfguided import files
-from tfguided.data import imageio
+from tfguided.data import imageio, records
 from tfguided.sources.boxes import box_example, write_saliency_set
 
 
@@ -86,7 +86,7 @@ def convert(msra_root, out_dir, label_file=None, exclude_ids=None, grabcut_itera
         raise ValueError(f"{label_file}: no image left to convert")
     if verbose:
         print(f"msra: {len(entries)} images from {msra_root}")
-    examples = (msra_example(msra_root, *e, grabcut_iterations, max_pixels) for e in entries)
+    examples = records.ExampleSequence(lambda e: msra_example(msra_root, *e, grabcut_iterations, max_pixels), entries)
     return write_saliency_set(out_dir, "msra", examples, len(entries), examples_per_shard,
                               {"source": os.path.abspath(msra_root)}, verbose)
 

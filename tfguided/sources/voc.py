@@ -328,8 +328,9 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
                       + (f" ({left_out[split]} without any of {classes_subset} left out)"
                          if left_out.get(split) else ""))
             progress = progress_bar(len(ids), "image") if verbose else None
-            examples = (voc_example(voc_root, i, source_names, labels_from, image_labels, labels_tsv,
-                                    sbd_root, max_pixels, table, mismatches) for i in ids)
+            examples = records.ExampleSequence(lambda i: voc_example(
+                voc_root, i, source_names, labels_from, image_labels, labels_tsv, sbd_root, max_pixels, table,
+                mismatches), ids)
             entries[split] = records.write_split(staging, split, examples, len(ids),
                                                  examples_per_shard, progress)
         if mismatches:

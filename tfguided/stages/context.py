@@ -15,7 +15,7 @@ import time
 
 from tfguided import configs, files, registry
 from tfguided.data import classes, records
-from tfguided.stages import parts, table
+from tfguided.stages import table
 from tfguided.train.strategy import cluster_resolver, cluster_tasks, is_chief, make_strategy, worker_task
 
 DONE = "done.json"
@@ -105,7 +105,7 @@ class Context:
         """This task's share of the per-image stages (stages/parts.py): task k of the cluster's
         N (multi_worker), or the whole (any other strategy)."""
         tasks = cluster_tasks(self.cluster())
-        return parts.Part(tasks.index(worker_task(self.cluster())), len(tasks))
+        return records.Part(tasks.index(worker_task(self.cluster())), len(tasks))
 
     def wait_done(self, stage, poll=2.0, log=print):
         """Waits until the chief has finished `stage` here (its done.json; for the data stage, the

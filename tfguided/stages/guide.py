@@ -28,6 +28,7 @@ import tensorflow as tf
 from tfguided import crf, files, parallel, registry
 from tfguided.data import imageio, labelmap, pipelines, records
 from tfguided.eval import metrics, panels
+from tfguided.guide import dataset
 from tfguided.guide.label import label_args, label_example
 from tfguided.guide.self_training import relabel
 from tfguided.inference import fixed_size_fn, seeder_maps_fn
@@ -95,7 +96,8 @@ def labelled(ctx, split, records_range=None, batch_size=16):
     the guide, seeds and saliency foreground (None where the strategy does not use them).
 
     The per-image labelling (`label_example`, G2's dense CRF included) runs in one worker process
-    per core, in order (tfguided/parallel.py); G1's classifier in this process.
+    per core, in order (tfguided/parallel.py), or with guide.labeller=tf_data in this process's
+    `Dataset.map` (tfguided/guide/dataset.py: same labels); G1's classifier in this process.
 
     Args:
       ctx: the run's stages.context.Context.
@@ -108,9 +110,12 @@ def labelled(ctx, split, records_range=None, batch_size=16):
     guide_cfg = ctx.config.guide
     score_fn = (classifier_scores_fn(loop.load_model(ctx.stage_dir("classifier")))
                 if "classifier" in registry.GUIDES[guide_cfg.strategy]["needs"] else None)
-    labelling = parallel.ordered_map(label_example, network_outputs(ctx, split, records_range, batch_size),
-                                     functools.partial(label_args, guide_cfg=guide_cfg),
-                                     in_flight=3 * batch_size)
+    outputs = network_outputs(ctx, split, records_range, batch_size)
+    if guide_cfg.labeller == "tf_data":
+        labelling = dataset.labelled_items(outputs, guide_cfg, in_flight=3 * batch_size)
+    else:
+        labelling = parallel.ordered_map(label_example, outputs, functools.partial(label_args, guide_cfg=guide_cfg),
+                                         in_flight=3 * batch_size)
     for item, (guide, seeds, fg) in labelling:
         item = {key: item[key] for key in ("id", "image", "labels", "mask_png", "gt")}
         item.update(guide=guide, seeds=seeds, foreground=fg)

@@ -14,7 +14,6 @@ range and inputs; the ids in the split's order); a part of a run with another nu
 is deleted, by name (it is never mixed into this run's output).
 """
 
-import dataclasses
 import hashlib
 import os
 import re
@@ -22,34 +21,16 @@ import time
 
 from tfguided import files
 from tfguided.data import records
+from tfguided.data.records import Part
 
 
-@dataclasses.dataclass(frozen=True)
-class Part:
-    """Task `index` of `count`: its share of every per-image stage."""
-    index: int = 0
-    count: int = 1
-
-    def bounds(self, n):
-        """(start, stop) of this task's examples among `n`: contiguous, sizes within one."""
-        return n * self.index // self.count, n * (self.index + 1) // self.count
-
-    def prefix(self, split):
-        """The shard-name prefix of this part of `split`."""
-        return split if self.count == 1 else f"{split}-part{self.index:03d}of{self.count:03d}"
-
-    @property
-    def json_name(self):
-        """The file of a figures-only part."""
-        return f"part{self.index:03d}of{self.count:03d}.json"
-
-    def shard_paths(self, out_dir, split, n, examples_per_shard):
-        """This part's shard paths and the (start, stop) each covers, in order."""
-        start, stop = self.bounds(n)
-        num_shards = max(1, -(-(stop - start) // examples_per_shard))
-        return [(os.path.join(out_dir, records.shard_name(self.prefix(split), j, num_shards)),
-                 (start + j * examples_per_shard, min(stop, start + (j + 1) * examples_per_shard)))
-                for j in range(num_shards)]
+def shard_paths(part, out_dir, split, n, examples_per_shard):
+    """Part `part`'s shard paths of `split` (of `n` examples) and the (start, stop) each covers, in order."""
+    start, stop = part.bounds(n)
+    num_shards = max(1, -(-(stop - start) // examples_per_shard))
+    return [(os.path.join(out_dir, records.shard_name(part.prefix(split), j, num_shards)),
+             (start + j * examples_per_shard, min(stop, start + (j + 1) * examples_per_shard)))
+            for j in range(num_shards)]
 
 
 def _shard_pattern(split):
@@ -64,7 +45,7 @@ def remove_other_runs(out_dir, split, part, n, examples_per_shard, log=print):
     if not os.path.isdir(out_dir):
         return
     pattern = _shard_pattern(split)
-    mine = {os.path.basename(p) for p, _ in part.shard_paths(out_dir, split, n, examples_per_shard)}
+    mine = {os.path.basename(p) for p, _ in shard_paths(part, out_dir, split, n, examples_per_shard)}
     for name in sorted(os.listdir(out_dir)):
         match = pattern.match(name)
         if not match:
@@ -101,7 +82,7 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
     """
     os.makedirs(out_dir, exist_ok=True)
     remove_other_runs(out_dir, split, part, n, examples_per_shard, log)
-    shards = part.shard_paths(out_dir, split, n, examples_per_shard)
+    shards = shard_paths(part, out_dir, split, n, examples_per_shard)
     first = 0
     while first < len(shards) and _kept(*shards[first], fingerprint):
         first += 1
@@ -154,7 +135,7 @@ def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, 
     checks it against its sidecar (checksum, count, range, inputs) and the ids against `ids` (the
     split's order); returns the split's manifest entry and each shard's statistics, in order.
     `stop` (an Event): give up waiting (this task's own part failed)."""
-    shards = [s for k in range(count) for s in Part(k, count).shard_paths(out_dir, split, n, examples_per_shard)]
+    shards = [s for k in range(count) for s in shard_paths(Part(k, count), out_dir, split, n, examples_per_shard)]
     entry, stats, content = {"count": 0, "ids": [], "shards": []}, [], hashlib.sha256()
     for path, records_range in shards:
         side = _wait_until(lambda: _matching_sidecar(path, records_range, fingerprint), os.path.basename(path),
@@ -194,7 +175,7 @@ def figures(ctx, stage, out_dir, n, score):
         state = score(records_range)
         print(f"{stage}: part {part.index + 1} of {part.count}: {records_range[1] - records_range[0]} images "
               f"scored in {time.time() - began:.1f} s")
-        files.atomic_write_json(os.path.join(out_dir, part.json_name),
+        files.atomic_write_json(os.path.join(out_dir, part.name + ".json"),
                                 {"range": list(records_range), "data": fingerprint, "state": state})
     if not ctx.is_chief:
         return None
@@ -203,7 +184,7 @@ def figures(ctx, stage, out_dir, n, score):
 
 def _kept_json_part(out_dir, part, records_range, fingerprint):
     """A finished figures-only part of this run (same range and inputs), or None."""
-    path = os.path.join(out_dir, part.json_name)
+    path = os.path.join(out_dir, part.name + ".json")
     if not os.path.exists(path):
         return None
     stored = files.read_json(path)
@@ -217,7 +198,7 @@ def _merge_json_parts(out_dir, count, n, fingerprint, log=print):
     examples of these inputs (a stale one is being replaced by its task); parts of a run with
     another number of tasks are deleted."""
     parts = [Part(k, count) for k in range(count)]
-    states = [_wait_until(lambda p=p: _kept_json_part(out_dir, p, p.bounds(n), fingerprint), p.json_name, log)
+    states = [_wait_until(lambda p=p: _kept_json_part(out_dir, p, p.bounds(n), fingerprint), p.name + ".json", log)
               for p in parts]
     for name in sorted(os.listdir(out_dir)):
         if re.fullmatch(r"part\d{3}of\d{3}\.json", name) and not name.endswith(f"of{count:03d}.json"):

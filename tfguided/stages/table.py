@@ -97,7 +97,7 @@ TABLE = (
           data=_saliency_data, trains=lambda ctx: registry.SALIENCY[ctx.config.saliency.method]["trains"],
           runner=saliency.run, build=_build_saliency),
     Stage("guide", "guide labels for every training image", reads=("num_classes", "guide", "self_training"),
-          unnamed=("guide.strategy", "guide.panels"), after=("seeder", "classifier", "saliency"),
+          unnamed=("guide.strategy", "guide.panels", "guide.labeller"), after=("seeder", "classifier", "saliency"),
           needs=_guide_needs, data=_target_and_saliency_sets, runner=guide.run,
           previous_round=_previous_segmenter, per_image=True),
     Stage("segmenter", "the DeepLab segmenter trained on the guide (then its evaluation)",
