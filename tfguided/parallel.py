@@ -4,6 +4,7 @@ import collections
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import threading
 import time
 
@@ -28,7 +29,8 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
     labelling). A worker whose parent dies (SIGKILL, preemption) exits within a second instead
     of lingering with its memory.
     Spawned workers import the main script's modules first (for train_main.py, TensorFlow: a few
-    seconds and a few hundred MB each, once per call), so use it for work of minutes.
+    seconds and a few hundred MB each), so the workers are started once per process and kept
+    for its later calls (`worker_pool`): the stages of one run share them.
     """
     workers = cpu_count() if workers is None else workers
     if workers <= 1:
@@ -36,10 +38,8 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
             yield item, fn(*args(item))
         return
     in_flight = in_flight or 2 * workers
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                                                initargs=(os.getpid(),)) as pool:
-        pending = collections.deque()
+    pool, pending = worker_pool(workers), collections.deque()
+    try:
         for item in items:
             pending.append((item, pool.submit(fn, *args(item))))
             if len(pending) >= in_flight:
@@ -48,10 +48,32 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
         while pending:
             done, future = pending.popleft()
             yield done, future.result()
+    finally:
+        for _, future in pending:  # the caller stopped early or failed: drop what it will not read
+            future.cancel()
+
+
+_POOL = {}  # the process's worker pool and its size (`worker_pool`)
+
+
+def worker_pool(workers):
+    """This process's pool of `workers` spawned worker processes, started on first use and kept
+    (a pool of another size, or one a dead worker broke, is replaced)."""
+    pool = _POOL.get("pool")
+    if pool is None or _POOL["workers"] != workers or pool._broken:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        context = multiprocessing.get_context("spawn")
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                                                      initargs=(os.getpid(),))
+        _POOL.update(pool=pool, workers=workers)
+    return pool
 
 
 def start_worker(parent_pid):
-    """A worker's set-up: single-threaded OpenCV, and exit with the parent."""
+    """A worker's set-up: single-threaded OpenCV, Ctrl-C left to the parent (which prints one
+    line and stops; the idle workers then exit with it), and exit with the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     exit_with_parent(parent_pid)
 
