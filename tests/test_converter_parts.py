@@ -100,11 +100,21 @@ def test_missing_foreign_and_mixed_parts_are_refused_by_name(raw, tmp_path):
     with pytest.raises(ValueError, match=r"part001of003: not of the same conversion as .*part000of003 \(totals differ\)"):
         merge.merge_parts(out, verbose=False)
     assert {k: v for k, v in tree(out).items() if not k.startswith("part001")} == before  # nothing changed
+    with records.converting_part(records.Part(1, 3)):
+        msra.convert(str(raw / "MSRA"), out, verbose=False)
+    for where in ("part000of003/notes.txt", "part001of003.txt"):  # a user's files, never merged away
+        (tmp_path / "msra" / where).write_text("mine")
+        with pytest.raises(ValueError, match=rf"holds (1 file\(s\) the converter did not write \(|files \()"
+                                             rf"{os.path.basename(where)}\)"):
+            merge.merge_parts(out, verbose=False)
+        os.remove(tmp_path / "msra" / where)
+    merge.merge_parts(out, verbose=False)
+    assert records.split_count(out, "train") == 300
     os.makedirs(tmp_path / "notes")
     (tmp_path / "notes" / "mine.txt").write_text("a user's file")
     with pytest.raises(ValueError, match="no part folder"):
         merge.merge_parts(str(tmp_path / "notes"), verbose=False)
-    with pytest.raises(ValueError, match=r"notes: holds files but no manifest.json"):
+    with pytest.raises(ValueError, match=r"notes: holds files \(mine.txt\) but no manifest.json"):
         with records.converting_part(records.Part(0, 2)):
             msra.convert(str(raw / "MSRA"), str(tmp_path / "notes"), verbose=False)
     assert tree(tmp_path / "notes") == {"mine.txt": b"a user's file"}

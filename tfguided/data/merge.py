@@ -41,6 +41,8 @@ def complete_parts(out_dir):
         raise ValueError(f"{out_dir}: {', '.join(missing)} not written (or still running, or killed): run its "
                          f"conversion with --shard_index=K --num_shards={count} first")
     folders = [found[(k, count)] for k in range(count)]
+    for folder in folders:  # a file someone added to a part would go with the merge
+        records.check_only_converted_data(folder)
     return [records.read_manifest(f) for f in folders], folders
 
 

@@ -221,12 +221,12 @@ def replaced_directory(out_dir):
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ValueError(f"{out_dir}: is a file; give a folder")
-    _check_only_converted_data(out_dir)
+    check_only_converted_data(out_dir)
     part = _CONVERTING.get()
     if part is not None:
         _check_parts_of(out_dir, part)
         out_dir = os.path.join(out_dir, part.name)
-        _check_only_converted_data(out_dir)
+        check_only_converted_data(out_dir)
     parent = os.path.dirname(out_dir)
     os.makedirs(parent, exist_ok=True)
     clean_killed_staging(out_dir)
@@ -257,14 +257,20 @@ def written_files(out_dir):
     return shards | {MANIFEST, "label_mask_mismatches.tsv"}
 
 
-PART_FOLDER = re.compile(r"\.?part(\d{3})of(\d{3})(?:\..*)?")  # a part's folder, its staging or old copy
+PART_FOLDER = re.compile(r"part(\d{3})of(\d{3})")  # a part's folder (`converting_part`)
+PART_STAGING = re.compile(rf"\.part\d{{3}}of\d{{3}}\..+(?:{re.escape(STAGING)}|{re.escape(OLD)})")  # its staging
+
+
+def _converter_folder(out_dir, name):
+    """Whether `name` in `out_dir` is a part folder or its staging (a converter's, not a user's)."""
+    return (PART_FOLDER.fullmatch(name) or PART_STAGING.fullmatch(name)) and os.path.isdir(os.path.join(out_dir, name))
 
 
 def part_folders(out_dir):
     """{(index, count): path} of the part folders (`converting_part`) in `out_dir`."""
     names = os.listdir(out_dir) if os.path.isdir(out_dir) else []
-    return {(int(m.group(1)), int(m.group(2))): os.path.join(out_dir, name)
-            for name in sorted(names) if (m := PART_FOLDER.fullmatch(name)) and not name.startswith(".")}
+    return {(int(m.group(1)), int(m.group(2))): os.path.join(out_dir, name) for name in sorted(names)
+            if (m := PART_FOLDER.fullmatch(name)) and os.path.isdir(os.path.join(out_dir, name))}
 
 
 def _check_parts_of(out_dir, part):
@@ -276,15 +282,16 @@ def _check_parts_of(out_dir, part):
                          f"their --num_shards")
 
 
-def _check_only_converted_data(out_dir):
+def check_only_converted_data(out_dir):
     """Refuses a folder holding files that a converter did not write (part folders and their
     staging are a converter's)."""
-    names = {n for n in os.listdir(out_dir) if not PART_FOLDER.fullmatch(n)} if os.path.isdir(out_dir) else set()
+    names = {n for n in os.listdir(out_dir) if not _converter_folder(out_dir, n)} if os.path.isdir(out_dir) else set()
     if not names:
         return
     if not os.path.exists(os.path.join(out_dir, MANIFEST)):
-        raise ValueError(f"{out_dir}: holds files but no {MANIFEST}, so it is not converted data this "
-                         f"would replace; give an empty or new folder")
+        listed = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+        raise ValueError(f"{out_dir}: holds files ({listed}) but no {MANIFEST}, so it is not converted data "
+                         f"this would replace; give an empty or new folder")
     foreign = sorted(names - written_files(out_dir) - {STAGING_LOCK})
     if foreign:
         raise ValueError(f"{out_dir}: holds {len(foreign)} file(s) the converter did not write "
