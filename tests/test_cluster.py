@@ -80,6 +80,19 @@ def test_two_workers_label_and_evaluate_as_one_process(tiny_run, tmp_path):
         assert (two / "seed_eval" / name).read_bytes() == (one / "seed_eval" / name).read_bytes()
 
 
+def test_two_workers_convert_the_data_as_one_process(tiny_run, tmp_path):
+    """The data stage on two tasks: each generates the demo's raw folders and converts its half of
+    both sets (the saliency set's GrabCut included), the chief merges: the sets' content
+    fingerprints are the one-process chain's."""
+    chief, other = run_loopback_workers(_main(tmp_path, "data"))
+    for role in ("target", "saliency"):
+        assert f"data: the {role} set, part 1 of 2" in chief and f"data: the {role} set, part 2 of 2" in other
+        one, two = os.path.join(tiny_run[0], "data", role), str(tmp_path / "data" / role)
+        assert records.content_fingerprint(two) == records.content_fingerprint(one)
+        assert not [name for name in os.listdir(two) if name.startswith(("part", "."))]
+    assert "merge: train: 240 examples from 2 parts" in chief
+
+
 def test_a_rerun_with_another_number_of_tasks_removes_the_parts_it_cannot_use(tmp_path):
     """Shards and sidecars of a 2-task run, unfinished, are deleted by name by a one-process
     run, never mixed into its records; a task's own temporary files go, other parts stay."""

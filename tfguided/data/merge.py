@@ -23,6 +23,12 @@ PER_PART_COUNTS = ("label_mask_mismatches",)  # manifest counts of a part's own 
 PART_KEYS = ("splits", "files", "part") + PER_PART_COUNTS  # what each part's manifest has of its own
 
 
+def finished_parts(out_dir, count):
+    """How many of the `count` parts in `out_dir` are written (their manifest is there)."""
+    return sum(os.path.exists(os.path.join(path, records.MANIFEST))
+               for (_, n), path in records.part_folders(out_dir).items() if n == count)
+
+
 def complete_parts(out_dir):
     """The manifests and folders of all N parts in `out_dir`, in order; refuses, by name, missing
     or unfinished parts and parts of conversions in different numbers of processes."""

@@ -104,7 +104,7 @@ def write_part(out_dir, split, part, n, examples_per_shard, fingerprint, example
         f"{time.time() - began:.1f} s")
 
 
-def _wait_until(read, what, log=print, stop=None, poll=0.5):
+def wait_until(read, what, log=print, stop=None, poll=0.5):
     """`read()`'s value once it is not None (polled), saying every minute what it waits for;
     gives up when `stop` (an Event) is set."""
     last = time.time()
@@ -138,7 +138,7 @@ def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, 
     shards = [s for k in range(count) for s in shard_paths(Part(k, count), out_dir, split, n, examples_per_shard)]
     entry, stats, content = {"count": 0, "ids": [], "shards": []}, [], hashlib.sha256()
     for path, records_range in shards:
-        side = _wait_until(lambda: _matching_sidecar(path, records_range, fingerprint), os.path.basename(path),
+        side = wait_until(lambda: _matching_sidecar(path, records_range, fingerprint), os.path.basename(path),
                            log, stop)
         sha256, serialized = records.read_shard(path)  # one read: checksum, count and content
         if (sha256, len(serialized)) != (side["sha256"], side["count"]):
@@ -198,7 +198,7 @@ def _merge_json_parts(out_dir, count, n, fingerprint, log=print):
     examples of these inputs (a stale one is being replaced by its task); parts of a run with
     another number of tasks are deleted."""
     parts = [Part(k, count) for k in range(count)]
-    states = [_wait_until(lambda p=p: _kept_json_part(out_dir, p, p.bounds(n), fingerprint), p.name + ".json", log)
+    states = [wait_until(lambda p=p: _kept_json_part(out_dir, p, p.bounds(n), fingerprint), p.name + ".json", log)
               for p in parts]
     for name in sorted(os.listdir(out_dir)):
         if re.fullmatch(r"part\d{3}of\d{3}\.json", name) and not name.endswith(f"of{count:03d}.json"):

@@ -68,7 +68,8 @@ def ensure_as_worker(ctx, stage, log):
     """A multi_worker run's other workers: a network stage is trained together with the chief,
     in a scratch folder deleted afterwards (the stage's work after training is the chief's); a
     per-image stage's images are shared with the chief (stages/parts.py: this task writes its
-    part into the stage directory, the chief merges); any other stage is the chief's, waited for.
+    part into the stage directory, the chief merges), and so are the photos of the data stage's
+    conversion (stages/data.py); any other stage is the chief's, waited for.
 
     Args:
       ctx, stage, log: as `ensure`.
@@ -76,6 +77,10 @@ def ensure_as_worker(ctx, stage, log):
       The chief's results of `stage` (Context.wait_done).
     """
     entry = table.stage(stage)
+    if entry.writes_data:
+        if ctx.generate_data:
+            entry.runner(ctx)  # this task's part of each set still to convert (stages/data.py)
+        return ctx.wait_done(stage, log=log)
     if not (entry.per_image or trains_a_network(ctx, stage)) or ctx.is_done(stage):
         return ctx.wait_done(stage, log=log)
     task_type, task_id = worker_task(ctx.cluster())
