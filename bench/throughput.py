@@ -13,7 +13,9 @@ python bench/throughput.py --preset=voc_mini --workdir=runs/voc_mini --out=FILE.
             outputs made beforehand: images/s per core after the first image. This is what the
             cores do on a GPU machine, where the networks run on the GPU; the `guide` figure
             also counts the networks on this machine's CPU. Median of --repeats passes (with
-            their range: identical passes vary by up to 40% on a shared 2-core VM)
+            their range: identical passes vary by up to 40% on a shared 2-core VM); then the
+            same through tf.data (guide.labeller=tf_data: Dataset.map with tf.numpy_function in
+            this process), for the labellers that run there
   input     the segmenter's tf.data training batches drawn alone (batches/s), against the
             training step consuming an in-memory batch (steps/s): their ratio (goal: >= 5)
 
@@ -33,10 +35,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfguided import configs, files, parallel  # noqa: E402
+from tfguided import configs, files, parallel, registry  # noqa: E402
 from tfguided.data import records  # noqa: E402
 from tfguided.eval import metrics  # noqa: E402
-from tfguided.guide import label  # noqa: E402
+from tfguided.guide import dataset, label  # noqa: E402
 from tfguided.stages import guide, pipeline, segmenter, training  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train import losses, optim  # noqa: E402
@@ -59,17 +61,22 @@ def guide_throughput(ctx):
     return done, time.time() - start, first, stats.results()
 
 
-def labelling_rates(ctx, repeats):
-    """images/s of the guide stage's per-image labelling alone, after the first image, with the
-    network outputs of the training split made beforehand; one figure per pass."""
+def labelling_rates(ctx, repeats, labellers):
+    """{labeller: images/s of the guide stage's per-image labelling alone, after the first image,
+    one figure per pass}, with the network outputs of the training split made beforehand; the
+    labellers: processes (parallel.ordered_map) and tf_data (guide/dataset.py labelled_items)."""
     items = list(guide.network_outputs(ctx, ctx.config.data.train_split))
     args = functools.partial(label.label_args, guide_cfg=ctx.config.guide)
-    rates = []
-    for _ in range(repeats):
-        for done, _ in enumerate(parallel.ordered_map(label.label_example, items, args), 1):
-            if done == 1:
-                start = time.time()
-        rates.append((done - 1) / (time.time() - start))
+    streams = {"processes": lambda: parallel.ordered_map(label.label_example, items, args),
+               "tf_data": lambda: dataset.labelled_items(iter(items), ctx.config.guide)}
+    rates = {}
+    for labeller in labellers:
+        rates[labeller] = []
+        for _ in range(repeats):
+            for done, _ in enumerate(streams[labeller](), 1):
+                if done == 1:
+                    start = time.time()
+            rates[labeller].append((done - 1) / (time.time() - start))
     return rates
 
 
@@ -125,12 +132,14 @@ def main():
             "guide_images_per_s_per_core_after_first": round((images - 1) / (seconds - first) / cores, 2),
             "guide_quality": {k: round(v, 2) for k, v in quality.items() if k != "images"}})
     if "labelling" in measure:
-        labelling = labelling_rates(ctx, args.repeats)
-        figures.update({
-            "labelling_images_per_s": round(statistics.median(labelling), 2),
-            "labelling_images_per_s_per_core": round(statistics.median(labelling) / cores, 2),
-            "labelling_images_per_s_per_core_range": [round(min(labelling) / cores, 2),
-                                                      round(max(labelling) / cores, 2)]})
+        labellers = ["processes"] + (["tf_data"] if cfg.guide.strategy in registry.GUIDES.where(in_tf_data=True)
+                                     else [])
+        for labeller, rates in labelling_rates(ctx, args.repeats, labellers).items():
+            key = "labelling" if labeller == "processes" else f"labelling_{labeller}"
+            figures.update({
+                f"{key}_images_per_s": round(statistics.median(rates), 2),
+                f"{key}_images_per_s_per_core": round(statistics.median(rates) / cores, 2),
+                f"{key}_images_per_s_per_core_range": [round(min(rates) / cores, 2), round(max(rates) / cores, 2)]})
     if "input" in measure:
         pipeline_rate, step_rate = input_ratio(ctx)
         figures.update({"input_batches_per_s": round(pipeline_rate, 2), "train_steps_per_s": round(step_rate, 2),

@@ -97,7 +97,8 @@ def test_missing_foreign_and_mixed_parts_are_refused_by_name(raw, tmp_path):
     excluded.write_text("sal_00000\n")
     with records.converting_part(records.Part(1, 3)):
         msra.convert(str(raw / "MSRA"), out, verbose=False, exclude_ids=str(excluded))
-    with pytest.raises(ValueError, match=r"part001of003: not of the same conversion as .*part000of003 \(totals differ\)"):
+    with pytest.raises(ValueError, match=r"part001of003: not of the same conversion as .*part000of003 "
+                                         r"\(totals differ\)"):
         merge.merge_parts(out, verbose=False)
     assert {k: v for k, v in tree(out).items() if not k.startswith("part001")} == before  # nothing changed
     with records.converting_part(records.Part(1, 3)):

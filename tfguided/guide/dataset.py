@@ -21,6 +21,7 @@ from tfguided.data import imageio
 from tfguided.guide.label import label_image
 from tfguided.saliency.mbd import read_map_png
 
+
 def check_strategy(strategy):
     """Refuses a labeller that cannot run inside tf.data (it needs the classifier or masks)."""
     if strategy not in registry.GUIDES.where(in_tf_data=True):
@@ -42,7 +43,7 @@ def _label(guide_cfg, image, image_id, labels, class_maps, cam_geometry, salienc
     """`label_image` on tf.numpy_function's arguments -> (guide, seeds, foreground), an unused
     one empty."""
     guide, seeds, foreground = label_image(image, _text(image_id), labels[labels > 0], _or_none(class_maps),
-                                           tuple(cam_geometry), _or_none(saliency), None, guide_cfg)  # (stride, offset)
+                                           tuple(cam_geometry), _or_none(saliency), None, guide_cfg)
     return (np.asarray(guide, np.uint8), np.zeros((0, 0), np.uint8) if seeds is None else seeds.astype(np.uint8),
             np.zeros((0, 0), bool) if foreground is None else foreground.astype(bool))
 
