@@ -19,7 +19,7 @@ ALLOWED = {
     "crf": set(),
     "choices": set(),
     "registry": set(),
-    "data": {"files"},
+    "data": {"files", "progress"},
     "eval": {"data"},
     "saliency": {"data"},
     "models": {"data", "registry", "scoremaps"},

@@ -66,7 +66,9 @@ def test_two_workers_on_loopback_train_together_and_only_the_chief_writes(tmp_pa
         assert "seeder: 40 steps on 2 replica(s), 16 images per replica" in out
     assert "[seeder] training with the chief (worker 1" in other
     assert "[seeder] done in" in chief and "[seeder] done in" not in other
-    assert "data: generating the demo data" in chief and "data: generating" not in other
+    for k, out in enumerate((chief, other), 1):  # each converts its half of the data, the chief merges
+        assert "data: generating the demo data" in out and f"data: the saliency set, part {k} of 2" in out
+    assert "merge: train: 300 examples from 2 parts" in chief and "merge:" not in other
     seeder_dir = tmp_path / "seeder,seeder.train.steps=40"
     assert (seeder_dir / "model.keras").exists() and (seeder_dir / "done.json").exists()
     assert not [p.name for p in seeder_dir.iterdir() if p.name.startswith(".") and p.name != ".lock"], \

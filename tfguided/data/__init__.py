@@ -1,1 +1,1 @@
-"""Data: TFRecords and manifests, image and label-map I/O, tf.data pipelines; may import tfguided.files only."""
+"""Data: TFRecords and manifests, image and label-map I/O, tf.data pipelines; may import tfguided.files and tfguided.progress only."""

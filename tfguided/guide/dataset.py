@@ -16,7 +16,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from tfguided import parallel, registry
+from tfguided import registry
 from tfguided.data import imageio
 from tfguided.guide.label import label_image
 from tfguided.saliency.mbd import read_map_png
@@ -107,7 +107,7 @@ def labelled_items(items, guide_cfg, in_flight=48):
     dataset = (tf.data.Dataset.from_generator(tensors, output_signature=signature)
                .map(lambda *args: tf.numpy_function(label, list(args), (tf.uint8, tf.uint8, tf.bool),
                                                     stateful=False),
-                    num_parallel_calls=parallel.cpu_count(), deterministic=True)
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)  # autotune off: a call per core
                .prefetch(in_flight).with_options(options))
     for guide, seeds, foreground in dataset.as_numpy_iterator():
         yield waiting.popleft(), (guide, _or_none(seeds), _or_none(foreground))
