@@ -4,8 +4,8 @@ guide stage's labelling through it (guide.labeller=tf_data).
 Guide labels made inside tf.data (the G2 rules and the dense CRF wrapped as a TensorFlow op):
 `label_image` (tfguided/guide/label.py) through `tf.numpy_function`. By default the guide stage
 runs the same labeller in worker processes (guide.labeller=processes), which is faster on
-several cores: pydensecrf holds the GIL, so tf.data's parallel calls share one core
-(BENCHMARKS.md "The guide labeller in tf.data").
+several cores: pydensecrf holds the GIL, so tf.data's parallel calls overlap only in part
+(voc_animals on 2 cores: 159 photos/s against 214; BENCHMARKS.md "The guide labeller in tf.data").
 
     label = guide_labels(config.guide)
     ds = ds.map(lambda image, labels, maps, saliency: (image, label(image, labels, maps, saliency)))
