@@ -131,6 +131,9 @@ def test_command_line_parts_and_merge(raw, tmp_path):
     for k in (0, 1):
         proc = run_cli(args + [f"--shard_index={k}"])
         assert f"part {k + 1} of 2 written into {two}/part00{k}of002" in proc.stdout
+    generated = run_cli(["-m", "tfrecords_tools", "synthetic", f"--out={tmp_path / 'raw'}", "--preset=tiny",
+                         "--num_shards=2"], check=False)  # raw folders, no records: nothing to share
+    assert generated.returncode == 2 and "synthetic wrote no records" in generated.stdout
     proc = run_cli(["-m", "tfrecords_tools", "merge", f"--out={two}"])
     assert f"merge: {two}: train=300" in proc.stdout
     assert records.content_fingerprint(two) == records.content_fingerprint(one)

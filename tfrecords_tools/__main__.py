@@ -17,6 +17,7 @@ Several processes or machines share one conversion: each runs the same command w
 checks the N parts and makes OUT the set one process would have written (tfguided/data/merge.py).
 """
 
+import os
 import sys
 
 from tfguided import cli
@@ -74,6 +75,9 @@ def main(argv):
         part = records.Part(FLAGS.shard_index, FLAGS.num_shards)
         with records.converting_part(part):
             print(registry.SOURCES.load(name).convert(FLAGS))
+        if part.count > 1 and not os.path.exists(os.path.join(FLAGS.out, part.name, records.MANIFEST)):
+            raise ValueError(f"{name} wrote no records into {FLAGS.out}, so --num_shards does not apply to it "
+                             f"(convert what it wrote, in parts if you like)")
         if part.count > 1:
             print(f"part {part.index + 1} of {part.count} written into {FLAGS.out}/{part.name}; once all "
                   f"{part.count} are: python -m tfrecords_tools {MERGE} --out={FLAGS.out}")
