@@ -109,6 +109,15 @@ def test_missing_foreign_and_mixed_parts_are_refused_by_name(raw, tmp_path):
                                              rf"{os.path.basename(where)}\)"):
             merge.merge_parts(out, verbose=False)
         os.remove(tmp_path / "msra" / where)
+    shard = records.split_files(os.path.join(out, "part002of003"), "train")[0]
+    good = open(shard, "rb").read()
+    with open(shard, "wb") as f:  # damaged after its part was written
+        f.write(good[:-1] + bytes([good[-1] ^ 1]))
+    with pytest.raises(ValueError, match=rf"{os.path.basename(shard)}: checksum or count differs from "
+                                         rf".*part002of003.manifest.json; convert this part again"):
+        merge.merge_parts(out, verbose=False)
+    with open(shard, "wb") as f:
+        f.write(good)
     merge.merge_parts(out, verbose=False)
     assert records.split_count(out, "train") == 300
     os.makedirs(tmp_path / "notes")

@@ -92,15 +92,11 @@ def _merge_split(staging, split, manifests, folders, num_shards):
         expected += part["count"]
         for shard in part["shards"]:
             path = os.path.join(folder, shard["file"])
-            sha256, serialized = records.read_shard(path)
-            if (sha256, len(serialized)) != (shard["sha256"], shard["count"]):
-                raise ValueError(f"{path}: checksum or count differs from {os.path.join(folder, records.MANIFEST)}; "
-                                 f"convert this part again")
-            for example in serialized:
-                records.update_content(content, example)
+            records.add_checked_shard(content, path, shard["sha256"], shard["count"],
+                                      os.path.join(folder, records.MANIFEST), "convert this part again")
             name = records.shard_name(split, len(entry["shards"]), num_shards)
             _link(path, os.path.join(staging, name))
-            entry["shards"].append({"file": name, "count": shard["count"], "sha256": sha256})
+            entry["shards"].append({"file": name, "count": shard["count"], "sha256": shard["sha256"]})
         entry["ids"] += part["ids"]
     if expected != total:
         raise ValueError(f"{folders[-1]}: the parts of split {split!r} end at {expected} of {total}")

@@ -142,11 +142,11 @@ def converting_part(part):
         _CONVERTING.reset(token)
 
 
-def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, progress=None):
+def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, verbose=False):
     """Writes an iterable of `Example`s as shards of `split`; returns the split's manifest entry.
 
-    `num_examples` fixes the shard count up front; `progress` (a callable taking a count) is
-    called after each example. Within `converting_part`, only the part's range of the split is
+    `num_examples` fixes the shard count up front; `verbose` shows a progress bar of the
+    examples written. Within `converting_part`, only the part's range of the split is
     written (entry "range" and "total"): an ExampleSequence is sliced, another iterable is
     read past the examples before the range (each of them made, then dropped).
     """
@@ -156,8 +156,8 @@ def write_split(out_dir, split, examples, num_examples, examples_per_shard=500, 
         examples = examples[start:stop] if isinstance(examples, collections.abc.Sequence) else \
             itertools.islice(examples, start, stop)
         num_examples = stop - start
-        progress = progress and progress_bar(num_examples, "image")
     num_shards = max(1, -(-num_examples // examples_per_shard))
+    progress = progress_bar(num_examples, "image") if verbose else None
     entry = {"count": 0, "ids": [], "shards": []}
     content = hashlib.sha256()
     iterator = iter(examples)
@@ -455,6 +455,17 @@ def read_shard(path):
             raise ValueError(f"{path}: truncated TFRecord file")
         out.append(record)
     return hashlib.sha256(data).hexdigest(), out
+
+
+def add_checked_shard(content, path, sha256, count, recorded_in, fix):
+    """Reads shard `path` once, refuses it unless its checksum and count are those its writer
+    recorded (`sha256`, `count`, in the file `recorded_in`; `fix` says what to do) and adds its
+    records to the split digest `content` (the merges of converter parts and of guide parts)."""
+    actual, serialized = read_shard(path)
+    if (actual, len(serialized)) != (sha256, count):
+        raise ValueError(f"{path}: checksum or count differs from {recorded_in}; {fix}")
+    for example in serialized:
+        update_content(content, example)
 
 
 def update_content(content, serialized):

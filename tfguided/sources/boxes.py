@@ -16,7 +16,6 @@ import os
 import numpy as np
 
 from tfguided.data import imageio, labelmap, records
-from tfguided.progress import progress_bar
 from tfguided.saliency import grabcut
 from tfguided.sources.folder import read_table
 
@@ -57,8 +56,7 @@ def saliency_set_into(staging, kind, examples, count, examples_per_shard, extra,
         raise ValueError("no photo for the saliency set")
     if verbose:
         print(f"{kind}: {count} saliency photos")
-    progress = progress_bar(count, "image") if verbose else None
-    split = records.write_split(staging, "train", examples, count, examples_per_shard, progress)
+    split = records.write_split(staging, "train", examples, count, examples_per_shard, verbose)
     return records.write_manifest(staging, kind, {"train": split}, 1, SALIENCY_CLASSES, {"role": "saliency", **extra})
 
 

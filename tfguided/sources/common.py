@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 
 from tfguided.data import imageio, records
-from tfguided.progress import progress_bar
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")  # what imageio.decode_tf reads
 SPLITS = ("train", "val")
@@ -69,9 +68,8 @@ def target_set_into(staging, kind, class_names, examples_by_split, counts, examp
     for split in SPLITS:
         if verbose:
             print(f"{kind}: {split}: {counts[split]} photos")
-        progress = progress_bar(counts[split], "image") if verbose else None
         entries[split] = records.write_split(staging, split, examples_by_split[split], counts[split],
-                                             examples_per_shard, progress)
+                                             examples_per_shard, verbose)
     return records.write_manifest(staging, kind, entries, len(class_names) - 1, class_names,
                                   {"role": "target", **extra})
 

@@ -19,7 +19,6 @@ import numpy as np
 
 from tfguided import files
 from tfguided.data import classes, imageio, labelmap, records
-from tfguided.progress import progress_bar
 
 LABEL_SOURCES = ("auto", "tsv", "xml", "masks")
 MISMATCHES = "label_mask_mismatches.tsv"
@@ -327,12 +326,10 @@ def convert(voc_root, out_dir, splits=("train", "val"), labels_tsv=None, labels_
                 print(f"voc: {split}: {len(ids)} images from {voc_root}" + (f" and {sbd_root}" if sbd_root else "")
                       + (f" ({left_out[split]} without any of {classes_subset} left out)"
                          if left_out.get(split) else ""))
-            progress = progress_bar(len(ids), "image") if verbose else None
             examples = records.ExampleSequence(lambda i: voc_example(
                 voc_root, i, source_names, labels_from, image_labels, labels_tsv, sbd_root, max_pixels, table,
                 mismatches), ids)
-            entries[split] = records.write_split(staging, split, examples, len(ids),
-                                                 examples_per_shard, progress)
+            entries[split] = records.write_split(staging, split, examples, len(ids), examples_per_shard, verbose)
         if mismatches:
             files.atomic_write_text(os.path.join(staging, MISMATCHES), "id\tlabels\tmask classes\n" + "".join(
                 f"{i}\t{' '.join(map(str, a))}\t{' '.join(map(str, b))}\n" for i, a, b in mismatches))

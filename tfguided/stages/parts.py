@@ -140,12 +140,8 @@ def merge_split(out_dir, split, count, n, examples_per_shard, fingerprint, ids, 
     for path, records_range in shards:
         side = wait_until(lambda: _matching_sidecar(path, records_range, fingerprint), os.path.basename(path),
                            log, stop)
-        sha256, serialized = records.read_shard(path)  # one read: checksum, count and content
-        if (sha256, len(serialized)) != (side["sha256"], side["count"]):
-            raise ValueError(f"{path}: does not match its sidecar {_sidecar(path)} (checksum or count): delete "
-                             f"both and run the stage again")
-        for example in serialized:
-            records.update_content(content, example)
+        records.add_checked_shard(content, path, side["sha256"], side["count"], f"its sidecar {_sidecar(path)}",
+                                  "delete both and run the stage again")
         entry["ids"] += side["ids"]
         entry["shards"].append({k: side[k] for k in ("file", "count", "sha256")})
         entry["count"] += side["count"]
