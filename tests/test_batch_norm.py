@@ -1,18 +1,22 @@
-"""FusedBatchNormalization (tfguided/models/batch_norm.py) against Keras' own BatchNormalization:
-the same outputs, gradients and moving statistics in training, eagerly and in a tf.function, and
-Keras' code itself wherever the fused kernel does not apply."""
+"""tfguided/models/batch_norm.py's BatchNormalization (the fused kernel in training) against
+Keras' own: the same outputs, gradients and moving statistics in training, eagerly and in a
+tf.function, Keras' code itself wherever the fused kernel does not apply, and nets saved with
+Keras' layer (the shipped saliency net, a user's model.keras) loading with their weights."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfguided.models import batch_norm, mobilenet
-from tfguided.models.batch_norm import FusedBatchNormalization
+from tfguided import configs
+from tfguided.models import batch_norm, deeplab, mobilenet, vgg
+from tfguided.stages import saliency, segmenter
+
+FusedBatchNormalization = batch_norm.BatchNormalization
 
 
 def pair(shape, seed=0, **kw):
-    """A Keras BatchNormalization and a FusedBatchNormalization with the same random weights."""
+    """A Keras BatchNormalization and ours with the same random weights."""
     rng = np.random.default_rng(seed)
     layers = keras.layers.BatchNormalization(**kw), FusedBatchNormalization(**kw)
     weights = None
@@ -86,9 +90,27 @@ def test_nets_use_it_and_reload_it(tmp_path):
     inputs = keras.Input((32, 32, 3))
     net = keras.Model(inputs, mobilenet.mobilenet_trunk(inputs, 0.25, 1e-4))
     norms = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert norms and all(isinstance(layer, batch_norm.FusedBatchNormalization) for layer in norms)
+    assert norms and all(isinstance(layer, FusedBatchNormalization) for layer in norms)
     net.save(tmp_path / "net.keras")
     again = keras.saving.load_model(tmp_path / "net.keras")
     x = np.random.default_rng(6).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
     np.testing.assert_array_equal(again(x), net(x))
     assert type(again.get_layer(norms[0].name)) is FusedBatchNormalization
+
+
+def test_nets_saved_with_keras_layer_load_their_weights(tmp_path, monkeypatch):
+    cfg = configs.preset("tiny")
+    with monkeypatch.context() as patch:  # a segmenter as the code before the fused layer built it
+        for module in (deeplab, mobilenet, vgg):
+            patch.setattr(module, "BatchNormalization", keras.layers.BatchNormalization)
+        old = segmenter.build(cfg, 2)
+    assert not any(type(layer) is FusedBatchNormalization for layer in old.layers)
+    old.save(tmp_path / "old.keras")
+    again = keras.saving.load_model(tmp_path / "old.keras", compile=False)
+    x = np.random.default_rng(7).uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    np.testing.assert_array_equal(again(x), old(x))
+    norms = [layer for layer in again.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(type(layer) is FusedBatchNormalization for layer in norms)  # trains fused from now on
+    shipped = keras.saving.load_model(saliency.SHIPPED, compile=False)  # saved before the fused layer
+    first = next(layer for layer in shipped.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert float(np.abs(keras.ops.convert_to_numpy(first.moving_variance) - 1).max()) > 0.01  # trained, not fresh

@@ -8,6 +8,10 @@ TensorFlow's fused batch norm does the forward pass in one op and the backward i
 same names (ImageNet files load as before, `isinstance(layer, keras.layers.BatchNormalization)`
 holds), the same moving-average update from the biased batch variance, Keras' own code in
 inference and wherever the fused op does not apply (masks, renorm, not 4-D channels-last).
+
+The class keeps Keras' name: a .keras file keys each layer's weights by its class name
+("batch_normalization_3"), so under another name the nets saved before (the shipped saliency
+net, a user's model.keras) would not find their batch norms' weights.
 """
 
 import keras
@@ -15,7 +19,7 @@ import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="tfguided")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
+class BatchNormalization(keras.layers.BatchNormalization):
     """keras.layers.BatchNormalization whose training pass is `tf.compat.v1.nn.fused_batch_norm`."""
 
     def _fused(self, inputs, training, mask):

@@ -15,7 +15,7 @@ import keras
 
 from tfguided import registry
 from tfguided.models import resnet, vgg
-from tfguided.models.batch_norm import FusedBatchNormalization
+from tfguided.models.batch_norm import BatchNormalization
 from tfguided.models.interface import LAST_LAYER, TrunkSpec, aspp_dilations, backbone as get_backbone
 from tfguided.scoremaps import upsample_tf
 
@@ -123,7 +123,7 @@ class BroadcastLike(keras.layers.Layer):
 def _conv_bn_relu(x, units, size, name, weight_decay, dilation=1):
     x = keras.layers.Conv2D(units, size, padding="same", dilation_rate=dilation, use_bias=False,
                             kernel_regularizer=vgg.regularizer(weight_decay), name=name)(x)
-    return keras.layers.ReLU(name=name + "_relu")(FusedBatchNormalization(name=name + "_bn")(x))
+    return keras.layers.ReLU(name=name + "_relu")(BatchNormalization(name=name + "_bn")(x))
 
 
 @keras.saving.register_keras_serializable(package="tfguided")

@@ -15,7 +15,7 @@ pixel stride * i + stride - 1 for any input size (`output_geometry`).
 import keras
 
 from tfguided.models import vgg
-from tfguided.models.batch_norm import FusedBatchNormalization
+from tfguided.models.batch_norm import BatchNormalization
 from tfguided.models.interface import Backbone, initialise_by_name, weights_by_name
 
 # (pointwise filters at alpha 1, depthwise stride) of blocks 1..13; conv1: 32 filters, stride 2.
@@ -50,7 +50,7 @@ def check_output_stride(output_stride):
 
 
 def _bn_relu6(x, name):
-    x = FusedBatchNormalization(name=name + "_bn")(x)
+    x = BatchNormalization(name=name + "_bn")(x)
     return keras.layers.ReLU(6.0, name=name + "_relu")(x)
 
 

@@ -26,7 +26,7 @@ DeepLab does (centred on 2j, for odd and even sizes alike); see tfguided/scorema
 import keras
 
 from tfguided.data.imageio import IMAGENET_MEAN_RGB
-from tfguided.models.batch_norm import FusedBatchNormalization
+from tfguided.models.batch_norm import BatchNormalization
 from tfguided.models.interface import Backbone, ImagenetWeights
 
 VGG16_CHANNELS = (64, 128, 256, 512, 512)
@@ -48,7 +48,7 @@ def conv(x, filters, kernel, name, weight_decay, batch_norm, dilation=1, relu=Tr
                             use_bias=not batch_norm, kernel_initializer="he_normal",
                             kernel_regularizer=regularizer(weight_decay), name=name)(x)
     if batch_norm:
-        x = FusedBatchNormalization(name=name + "_bn")(x)
+        x = BatchNormalization(name=name + "_bn")(x)
     return keras.layers.ReLU(name=name + "_relu")(x) if relu else x
 
 
