@@ -113,18 +113,16 @@ TRAINEES = {
 def timed_steps(ctx, section, data, steps, precision="float32", jit_compile="auto", steps_per_execution=1,
                 callbacks=()):
     """(seconds per training step of `section`'s net over `steps` steps after 5 to trace and
-    warm up, the net) for `data` under these compile settings and `callbacks` (each a function
-    net -> callback)."""
+    warm up, the net) for `data` under these compile settings and Keras `callbacks`."""
     build, loss, _ = TRAINEES[section]
     with loop.precision_policy(precision):
         net = build(ctx)
         net.compile(optim.build_optimizer(getattr(ctx.config, section).train), loss(ctx), jit_compile=jit_compile,
                     steps_per_execution=steps_per_execution)
-    made = [callback(net) for callback in callbacks]
     warm = max(5, steps_per_execution)
-    net.fit(data, steps_per_epoch=warm, epochs=1, shuffle=False, verbose=0, callbacks=made)
+    net.fit(data, steps_per_epoch=warm, epochs=1, shuffle=False, verbose=0, callbacks=list(callbacks))
     start = time.time()
-    net.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=made)
+    net.fit(data, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=list(callbacks))
     return (time.time() - start) / steps, net
 
 
@@ -175,11 +173,9 @@ def step_profile(ctx, section, steps=40):
     profile["step_mixed_bfloat16"], _ = timed_steps(ctx, section, one, steps, precision="mixed_bfloat16")
     profile["step_real_input"], _ = timed_steps(ctx, section, data, steps)
     profile["step_real_input_and_callbacks"], _ = timed_steps(
-        ctx, section, data, steps, callbacks=(lambda net: loop.StopOnNaN(section),
-                                              lambda net: loop.StopAtStep(10 ** 9), lambda net: loop.StepTimer()))
+        ctx, section, data, steps, callbacks=(loop.StopOnNaN(section), loop.StopAtStep(10 ** 9), loop.StepTimer()))
     profile.update(op_types(net, one, steps=10))
-    monitor, = (segmenter.monitors(ctx) if section == "segmenter" else ()) or (None,)
-    if monitor is not None:
+    for monitor in segmenter.monitors(ctx) if section == "segmenter" else ():
         callback = monitor(net)
         callback.miou()
         start = time.time()
