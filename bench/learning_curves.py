@@ -6,6 +6,8 @@
              (gt) at --segmenter_steps (the preset's seeder, saliency net and guide)
   seeder     the seeder's val mAP and the G2 pseudo-label mIoU on train at --seeder_steps (the
              preset's saliency net)
+  saliency   the saliency net's mean foreground IoU on the val photos and the G2 pseudo-label
+             mIoU on train at --saliency_steps (the preset's seeder; presets with a trained net)
 
 Each point scales the preset's step decay with its steps (decay_every * steps / preset steps), so
 every point ends at the same learning rate; everything else is the preset's. Every point is a
@@ -14,8 +16,8 @@ finished and an interrupted run resumes. Writes FILE.json, FILE.md (the tables) 
 (the curves) after every point, and prints, per curve, the gain from each point to the next.
 An existing FILE.json of the same preset and overrides is extended, not replaced: its points
 stay and are not trained again (so a curve can be built over several sessions or machines, e.g.
---segmenter_steps=1350,2700 beside stored 450 and 900 points, or --curves=seeder beside a stored
-segmenter curve); to redo a point, delete it from FILE.json.
+--segmenter_steps=1350,2700 beside stored 450 and 900 points, or --curves=saliency beside stored
+segmenter and seeder curves); to redo a point, delete it from FILE.json.
 """
 
 import argparse
@@ -88,20 +90,28 @@ def segmenter_curve(args, result, save):
             save(result)
 
 
-def seeder_curve(args, result, save):
-    """result["seeder"] = [{steps, val_map, pseudo_label_miou, seconds}]: the seeder and the G2
-    guide it gives."""
-    preset = base_config(args).seeder.train
-    rows = result.setdefault("seeder", [])
-    for steps in args.seeder_steps:
-        if stored(rows, steps, "seeder"):
+# The guide's inputs with a curve: section -> (the JSON key of its own val score, that score's
+# label, the stage whose results hold it, its name there).
+GUIDE_INPUTS = {
+    "seeder": ("val_map", "val mAP", "seeder", "val_map"),
+    "saliency": ("val_fg_iou", "val fg IoU", "guide", "val_saliency_net_fg_iou_mean"),
+}
+
+
+def guide_input_curve(args, result, save, section):
+    """result[section] = [{steps, <its val score>, pseudo_label_miou, seconds}]: the seeder or the
+    saliency net trained for each of its steps (the preset's other stages) and the G2 guide it gives."""
+    key, _, stage, name = GUIDE_INPUTS[section]
+    preset = getattr(base_config(args), section).train
+    rows = result.setdefault(section, [])
+    for steps in getattr(args, f"{section}_steps"):
+        if stored(rows, steps, section):
             continue
-        ctx = context(args, "g2", *schedule(preset, "seeder", steps))
+        ctx = context(args, "g2", *schedule(preset, section, steps))
         pipeline.ensure(ctx, "guide", log)
-        seeder = ctx.results("seeder")
-        add_point(rows, {"steps": steps, "val_map": seeder["val_map"],
+        add_point(rows, {"steps": steps, key: ctx.results(stage)[name],
                          "pseudo_label_miou": ctx.results("guide").get("pseudo_label_miou"),
-                         "seconds": seeder["seconds"]})
+                         "seconds": ctx.results(section)["seconds"]})
         save(result)
 
 
@@ -113,7 +123,7 @@ def stored_result(path, preset, overrides):
     if (stored.get("preset"), stored.get("overrides")) != (preset, overrides):
         raise SystemExit(f"{path} holds the curves of preset {stored.get('preset')!r} with overrides "
                          f"{stored.get('overrides')}, not {preset!r} with {overrides}: give another --out")
-    return {key: stored[key] for key in ("segmenter", "seeder") if key in stored}
+    return {key: stored[key] for key in ("segmenter", *GUIDE_INPUTS) if key in stored}
 
 
 def step_gains(points, key):
@@ -143,11 +153,13 @@ def markdown(result):
                        f"{fmt(gt.get('miou_crf'))} | {ratio} | {fmt0(g2.get('seconds'))} | "
                        f"{fmt0(gt.get('seconds'))} |")
         out.append("")
-    if "seeder" in result:
-        out += ["## Seeder", "", "| seeder steps | val mAP | G2 pseudo-label mIoU (train) | s |",
+    for section, (key, label, _, _) in GUIDE_INPUTS.items():
+        if section not in result:
+            continue
+        out += [f"## {section.capitalize()}", "", f"| {section} steps | {label} | G2 pseudo-label mIoU (train) | s |",
                 "|---:|---:|---:|---:|"]
-        for row in result["seeder"]:
-            out.append(f"| {row['steps']} | {fmt(row['val_map'])} | {fmt(row['pseudo_label_miou'])} | "
+        for row in result[section]:
+            out.append(f"| {row['steps']} | {fmt(row[key])} | {fmt(row['pseudo_label_miou'])} | "
                        f"{fmt0(row['seconds'])} |")
         out.append("")
     out += ["## Gain per step increase", ""]
@@ -161,9 +173,10 @@ def curves(result):
     out = []
     for guide, points in result.get("segmenter", {}).items():
         out += [(f"{guide} mIoU", points, "miou"), (f"{guide} mIoU+CRF", points, "miou_crf")]
-    if "seeder" in result:
-        out += [("seeder val mAP", result["seeder"], "val_map"),
-                ("G2 pseudo-label mIoU", result["seeder"], "pseudo_label_miou")]
+    for section, (key, label, _, _) in GUIDE_INPUTS.items():
+        if section in result:
+            out += [(f"{section} {label}", result[section], key),
+                    (f"G2 pseudo-label mIoU ({section} curve)", result[section], "pseudo_label_miou")]
     return out
 
 
@@ -174,11 +187,12 @@ def figure(result):
             charts.append((title, "segmenter steps", "%", {
                 guide: ([p["steps"] for p in points], [p[key] for p in points])
                 for guide, points in result["segmenter"].items()}))
-    if "seeder" in result:
-        points = result["seeder"]
-        charts.append(("seeder", "seeder steps", "%", {
-            "seeder val mAP": ([p["steps"] for p in points], [p["val_map"] for p in points]),
-            "G2 pseudo-label mIoU": ([p["steps"] for p in points], [p["pseudo_label_miou"] for p in points])}))
+    for section, (key, label, _, _) in GUIDE_INPUTS.items():
+        if section in result:
+            steps = [p["steps"] for p in result[section]]
+            charts.append((section, f"{section} steps", "%", {
+                f"{section} {label}": (steps, [p[key] for p in result[section]]),
+                "G2 pseudo-label mIoU": (steps, [p["pseudo_label_miou"] for p in result[section]])}))
     return plots.curves_figure(charts)
 
 
@@ -195,17 +209,23 @@ def main():
     parser.add_argument("--out", required=True, help="JSON file; FILE.md and FILE.png go beside it")
     parser.add_argument("--workdir", default=None, help="default: runs/curves-<preset>")
     parser.add_argument("--data_dir", default=None, help="converted data (default: the preset's)")
-    parser.add_argument("--curves", default="segmenter,seeder", help="segmenter, seeder or both")
+    parser.add_argument("--curves", default="segmenter,seeder,saliency",
+                        help="comma-separated: segmenter, seeder, saliency")
     parser.add_argument("--segmenter_steps", type=steps_list, default=steps_list("450,900,1350,2700"),
                         help="segmenter curve: training steps of each point, increasing")
     parser.add_argument("--seeder_steps", type=steps_list, default=steps_list("600,1200,2400"),
                         help="seeder curve: training steps of each point, increasing")
+    parser.add_argument("--saliency_steps", type=steps_list, default=steps_list("600,1200,2400"),
+                        help="saliency curve: training steps of each point, increasing")
     parser.add_argument("--strategy", default="mirrored", help="tf.distribute strategy, as train_main.py")
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
     wanted = set(args.curves.split(","))
-    if not wanted or wanted - {"segmenter", "seeder"}:
-        parser.error(f"--curves={args.curves!r}: segmenter, seeder or segmenter,seeder")
+    if not wanted or wanted - {"segmenter", *GUIDE_INPUTS}:
+        parser.error(f"--curves={args.curves!r}: comma-separated segmenter, seeder, saliency")
+    if "saliency" in wanted and base_config(args).saliency.method != "net":
+        parser.error(f"--curves=saliency: preset {args.preset} trains no saliency net "
+                     f"(saliency.method={base_config(args).saliency.method})")
     args.workdir = args.workdir or os.path.join("runs", f"curves-{args.preset}")
     result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override,
               **stored_result(args.out, args.preset, args.override)}
@@ -221,8 +241,9 @@ def main():
 
     if "segmenter" in wanted:
         segmenter_curve(args, result, save)
-    if "seeder" in wanted:
-        seeder_curve(args, result, save)
+    for section in GUIDE_INPUTS:
+        if section in wanted:
+            guide_input_curve(args, result, save, section)
     save(result)
     print(markdown(result))
     print(f"wrote {args.out}, {stem}.md, {stem}.png in {result['wall_seconds']:.0f} s")
