@@ -223,9 +223,10 @@ def main():
     wanted = set(args.curves.split(","))
     if not wanted or wanted - {"segmenter", *GUIDE_INPUTS}:
         parser.error(f"--curves={args.curves!r}: comma-separated segmenter, seeder, saliency")
-    if "saliency" in wanted and base_config(args).saliency.method != "net":
+    saliency_method = base_config(args).saliency.method
+    if "saliency" in wanted and saliency_method != "net":
         parser.error(f"--curves=saliency: preset {args.preset} trains no saliency net "
-                     f"(saliency.method={base_config(args).saliency.method})")
+                     f"(saliency.method={saliency_method})")
     args.workdir = args.workdir or os.path.join("runs", f"curves-{args.preset}")
     result = {"preset": args.preset, "workdir": args.workdir, "overrides": args.override,
               **stored_result(args.out, args.preset, args.override)}
