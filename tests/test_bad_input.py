@@ -55,7 +55,7 @@ def test_missing_predecessor_model_is_named(tiny_run, tmp_path):
     os.remove(copy / "seeder" / loop.MODEL_FILE)
     proc = run_cli(["train_main.py", "--stage=guide", "--preset=tiny", f"--workdir={copy}",
                     "--guide=seeds", "--override=guide.min_component_fraction=0.02"],  # a guide not made yet
-                   check=False)
+                   check=False, timeout=240)  # exits once it has said so: its worker pool must not hold it
     assert proc.returncode == 2
     assert f"{copy / 'seeder' / loop.MODEL_FILE}: trained model missing; run its stage first" in proc.stdout
 

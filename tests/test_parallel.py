@@ -39,3 +39,34 @@ def test_workers_run_opencv_on_one_thread():
     threads = [n for _, n in parallel.ordered_map(cv2.getNumThreads, range(4), lambda item: (), workers=2)]
     assert threads == [1, 1, 1, 1]
     assert cv2.getNumThreads() == before
+
+
+MAIN_SCRIPT = """
+import os, sys
+with open(sys.argv[1], "a") as f:  # every process that runs this script leaves a line
+    f.write(f"{os.getpid()}\\n")
+if __name__ == "__main__":
+    import tensorflow  # as every command of the package: the workers must not import it
+    from tfguided import parallel
+    pids = [pid for _, pid in parallel.ordered_map(os.getpid, range(6), lambda item: (), workers=2)]
+    print(sorted(set(pids)), os.getpid(), "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_workers_start_without_the_main_script(tmp_path):
+    """Spawned workers would re-run the main script (train_main.py imports TensorFlow: ~5 s and a
+    few hundred MB per worker); they start from the package alone, and the script's own
+    __spec__ and __file__ are back afterwards."""
+    from conftest import run_cli
+    script, ran = tmp_path / "main_script.py", tmp_path / "ran.txt"
+    script.write_text(MAIN_SCRIPT)
+    proc = run_cli([str(script), str(ran)])
+    workers, parent, _ = proc.stdout.strip().splitlines()[-1].rsplit(" ", 2)
+    assert eval(workers) and int(parent) not in eval(workers)  # the calls ran in workers
+    assert ran.read_text().split() == [parent], "the workers ran the main script"
+    main = __import__("__main__")
+    spec, file = main.__spec__, getattr(main, "__file__", None)
+    with parallel.main_script_hidden():
+        assert main.__spec__ is None and not hasattr(main, "__file__")
+    assert (main.__spec__, getattr(main, "__file__", None)) == (spec, file)

@@ -35,8 +35,8 @@ def _stage_dir(workdir, prefix):
 @contextlib.contextmanager
 def _one_core():
     """Subprocesses started inside run on one core, so the guide's and the evaluation's
-    per-image work runs inline instead of in worker processes that each import TensorFlow
-    first (tfguided/parallel.py): on a few photos, most of those stages' time."""
+    per-image work runs inline instead of in worker processes started for a few photos
+    (tfguided/parallel.py)."""
     if not hasattr(os, "sched_setaffinity"):
         yield
         return

@@ -2,9 +2,11 @@
 
 import collections
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -23,14 +25,12 @@ def ordered_map(fn, items, args, workers=None, in_flight=None):
     the GIL, so threads would not help), started with `spawn` because TensorFlow is not safe to
     fork; at most `in_flight` (default 2 x workers) calls are pending, so memory stays bounded on
     long splits; make it larger when `items` come in bursts (a network's batch), so the workers
-    keep busy while the next burst is made. `fn` must be importable (a module-level function).
-    workers=None: one per core; 1: inline. Each worker runs OpenCV on one thread (a worker per
-    core already fills the machine; OpenCV's own pool would only contend: ~5% slower guide
-    labelling). A worker whose parent dies (SIGKILL, preemption) exits within a second instead
-    of lingering with its memory.
-    Spawned workers import the main script's modules first (for train_main.py, TensorFlow: a few
-    seconds and a few hundred MB each), so the workers are started once per process and kept
-    for its later calls (`worker_pool`): the stages of one run share them.
+    keep busy while the next burst is made. `fn` must be importable from a module of its own (not
+    the main script: see `worker_pool`). workers=None: one per core; 1: inline. Each worker runs
+    OpenCV on one thread (a worker per core already fills the machine; OpenCV's own pool would
+    only contend: ~5% slower guide labelling). A worker whose parent dies (SIGKILL, preemption)
+    exits within a second instead of lingering with its memory. The workers are started once per
+    process and kept for its later calls (`worker_pool`): the stages of one run share them.
     """
     workers = cpu_count() if workers is None else workers
     if workers <= 1:
@@ -58,7 +58,12 @@ _POOL = {}  # the process's worker pool and its size (`worker_pool`)
 
 def worker_pool(workers):
     """This process's pool of `workers` spawned worker processes, started on first use and kept
-    (a pool of another size, or one a dead worker broke, is replaced)."""
+    (a pool of another size, or one a dead worker broke, is replaced).
+
+    The workers are started without the main script: a spawned process re-imports the script it
+    was started from, and train_main.py (like every command here) imports TensorFlow, which cost
+    each worker ~5 s of a core and a few hundred MB it never uses; the functions the workers run
+    (label_example, crf_labels, MB+) import only OpenCV, numpy and pydensecrf."""
     pool = _POOL.get("pool")
     if pool is None or _POOL["workers"] != workers or pool._broken:
         if pool is not None:
@@ -66,8 +71,25 @@ def worker_pool(workers):
         context = multiprocessing.get_context("spawn")
         pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                                                       initargs=(os.getpid(),))
+        with main_script_hidden():  # submit spawns a worker while none is idle: all of them now
+            for _ in range(workers):
+                pool.submit(os.getpid)
         _POOL.update(pool=pool, workers=workers)
     return pool
+
+
+@contextlib.contextmanager
+def main_script_hidden():
+    """Processes spawned inside do not run the main script (multiprocessing's spawn re-runs the
+    `__main__` module named by its `__spec__` or `__file__`)."""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__.pop(name) for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        del main.__spec__
+        main.__dict__.update(saved)
 
 
 def start_worker(parent_pid):
