@@ -3,7 +3,7 @@
   Table 1  seeders (Figure 3): mP, fg P@20%R, bg P@80%R, classification mAP
   Table 2  guide labellers seeds, g0, g1, g2, oracle, gt: supervision Fg/Bg P/R and pseudo-label
            mIoU on train; segmenter val mIoU without / with CRF; FS% = mIoU / gt mIoU
-           (with --g2_repeats=N, N G2 segmenters: the run-to-run spread), and the saliency's
+           (with --repeats=N, N G2 and N gt segmenters: the run-to-run spread), and the saliency's
            quality on the eval images for the net and MB+ (§5.1)
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
@@ -12,7 +12,7 @@
            truth; and TTA's gain and cost (ms per photo) for a few view sets
 
   python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
-      --g2_repeats=2 --out=FILE.json        # real photos, 5 classes: BUILD_NOTES.md "voc_animals"
+      --repeats=2 --out=FILE.json           # real photos, 5 classes: BUILD_NOTES.md "voc_animals"
 
 Every row is a stage of the same workdir (default runs/paper_tables-<preset>), so a second run
 reuses what the first finished and an interrupted run resumes. Writes FILE.json (keys table1,
@@ -41,6 +41,7 @@ from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
 
 SEEDERS = registry.SEEDERS.names()
 GUIDES = registry.GUIDES.names() + (registry.GROUND_TRUTH,)
+REPEATED = ("g2", registry.GROUND_TRUTH)  # Table 2's rows trained `--repeats` times
 QUALITY = ("fg_precision", "fg_recall", "bg_precision", "bg_recall", "pseudo_label_miou")
 # Table 4 rows: (seeder, guide, crf-seed, crf-loss, crf-postproc, reported mIoU column)
 CRF_ROWS = (
@@ -105,14 +106,16 @@ def table1(args):
 def table2(args):
     """Rows keyed by guide; `seconds`: the wall time of building the row in this run, with the
     stages it was first to need (the seeder with `seeds`, ...); about 0 when all were cached.
-    `--g2_repeats=N` adds rows `g2@rng_seed=k` (k = 1..N-1): the G2 segmenter trained again with
-    another seed on the same guide, the run-to-run spread the gaps are read against."""
+    `--repeats=N` adds rows `g2@rng_seed=k` and `gt@rng_seed=k` (k = 1..N-1): the G2 and gt
+    segmenters trained again with another seed on the same labels, the run-to-run spread the gaps
+    are read against (FS% divides by the `gt` row; `seed_means` compares the means)."""
     rows = {}
-    runs = [(g, g, ()) for g in args.guides]
-    if "g2" in args.guides:
-        at = [r[0] for r in runs].index("g2") + 1
-        runs[at:at] = [(f"g2@rng_seed={k}", "g2", (f"segmenter.train.rng_seed={k}",))
-                       for k in range(1, args.g2_repeats)]
+    runs = []
+    for guide in args.guides:
+        runs.append((guide, guide, ()))
+        if guide in REPEATED:
+            runs += [(f"{guide}@rng_seed={k}", guide, (f"segmenter.train.rng_seed={k}",))
+                     for k in range(1, args.repeats)]
     for name, guide, overrides in runs:
         ctx = context(args, guide, *overrides)
         start = time.time()
@@ -125,6 +128,22 @@ def table2(args):
         row["fs_percent"] = 100 * row["miou"] / rows["gt"]["miou"]
         row["fs_percent_crf"] = 100 * row["miou_crf"] / rows["gt"]["miou_crf"]
     return rows
+
+
+def seed_means(table2):
+    """Per repeated guide in `table2`: val mIoU without / with CRF averaged over its segmenter
+    seeds; for G2, FS% of those means (G2's mean over gt's mean)."""
+    means = {}
+    for guide in REPEATED:
+        names = [name for name in table2 if name.split("@")[0] == guide]
+        if names:
+            means[guide] = {"seeds": len(names), **{k: sum(table2[n][k] for n in names) / len(names)
+                                                     for k in ("miou", "miou_crf")}}
+    if "g2" in means:
+        gt = means[registry.GROUND_TRUTH]
+        means["g2"].update(fs_percent=100 * means["g2"]["miou"] / gt["miou"],
+                           fs_percent_crf=100 * means["g2"]["miou_crf"] / gt["miou_crf"])
+    return means
 
 
 def saliency_rows(args):
@@ -227,6 +246,12 @@ def markdown(result):
             out.append(f"| {name} | " + " | ".join(fmt(r.get(k)) for k in QUALITY + (
                 "miou", "miou_crf", "fs_percent", "fs_percent_crf", "seconds")) + " |")
         out.append("")
+        means = result["seed_means"]
+        if "g2" in means:
+            g2, gt = means["g2"], means[registry.GROUND_TRUTH]
+            out += [f"Means over the segmenter seeds: G2 ({g2['seeds']}) {g2['miou']:.1f} / {g2['miou_crf']:.1f} "
+                    f"with CRF, gt ({gt['seeds']}) {gt['miou']:.1f} / {gt['miou_crf']:.1f}: FS% "
+                    f"{g2['fs_percent']:.1f} / {g2['fs_percent_crf']:.1f} with CRF.", ""]
     if result.get("saliency"):
         out += ["## Saliency on the eval images (§5.1, fg at guide.saliency_fraction of the max)", "",
                 "| saliency | mean fg IoU | images IoU > 0.6 (%) |", "|---|---:|---:|"]
@@ -268,8 +293,8 @@ def main():
                         "switches beyond the paper (TTA, DeepLab-v3+, a self-training round) and TTA's cost")
     parser.add_argument("--guides", default=",".join(GUIDES),
                         help="Table 2 rows (gt is always run: FS%% divides by it), e.g. seeds,g0,g2,oracle,gt")
-    parser.add_argument("--g2_repeats", type=int, default=1,
-                        help="Table 2: train the G2 segmenter this many times (rng_seed 0..N-1) for the spread")
+    parser.add_argument("--repeats", type=int, default=1, help="Table 2: train the G2 and the gt segmenters "
+                        "this many times each (rng_seed 0..N-1), for the spread and FS%% of the means")
     parser.add_argument("--strategy", default="mirrored")
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
@@ -290,6 +315,7 @@ def main():
         imageio.write_image(os.path.join(os.path.dirname(os.path.abspath(args.out)), "figure3.png"), figure)
     if "2" in wanted:
         result["table2"] = table2(args)
+        result["seed_means"] = seed_means(result["table2"])
         result["saliency"] = saliency_rows(args)
     if "4" in wanted:
         result["table4"] = table4(args)

@@ -15,20 +15,27 @@ STEPS = [f"--override={s}.train.steps=10" for s in ("seeder", "classifier", "sal
 
 @pytest.mark.slow
 def test_table2_rows_are_built_reused_and_repeated(tmp_path):
-    """Table 2 from real (10-step) stages: the rows asked for and gt (FS%'s base), the G2 segmenter
-    trained again for the spread, the saliency rows; a rerun reuses every stage."""
+    """Table 2 from real (10-step) stages: the rows asked for and gt (FS%'s base), the G2 and gt
+    segmenters trained again for the spread and their means, the saliency rows; a rerun reuses
+    every stage."""
     out = tmp_path / "tables.json"
     spread = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=2",
-                      "--guides=seeds,g2", "--g2_repeats=2", f"--workdir={tmp_path / 'work'}"] + STEPS)
+                      "--guides=seeds,g2", "--repeats=2", f"--workdir={tmp_path / 'work'}"] + STEPS)
     result = json.loads(out.read_text())
     table2 = result["table2"]
-    assert sorted(table2) == ["g2", "g2@rng_seed=1", "gt", "seeds"]  # the JSON's keys are sorted
+    assert sorted(table2) == ["g2", "g2@rng_seed=1", "gt", "gt@rng_seed=1", "seeds"]  # JSON keys are sorted
     for name, row in table2.items():
         assert row["fs_percent_crf"] == pytest.approx(100 * row["miou_crf"] / table2["gt"]["miou_crf"])
-        assert (row["fg_precision"] is None) == (name == "gt")
+        assert (row["fg_precision"] is None) == name.startswith("gt")
         assert 0 < row["miou"] <= 100 and row["seconds"] > 0
-    segmenters = [d for d in os.listdir(tmp_path / "work") if d.startswith("segmenter-g2")]
-    assert len(segmenters) == 2  # the second G2 row trained a segmenter of its own
+    for guide in ("g2", "gt"):  # the second row trained a segmenter of its own
+        assert len([d for d in os.listdir(tmp_path / "work") if d.startswith(f"segmenter-{guide}")]) == 2
+        mean = result["seed_means"][guide]
+        assert mean["seeds"] == 2
+        assert mean["miou_crf"] == pytest.approx((table2[guide]["miou_crf"] + table2[f"{guide}@rng_seed=1"]["miou_crf"]) / 2)
+    means = result["seed_means"]
+    assert means["g2"]["fs_percent_crf"] == pytest.approx(100 * means["g2"]["miou_crf"] / means["gt"]["miou_crf"])
+    assert f"FS% {means['g2']['fs_percent']:.1f} / {means['g2']['fs_percent_crf']:.1f} with CRF" in spread.stdout
     assert set(result["saliency"]) == {"net", "mbd"} and 0 < result["saliency"]["mbd"]["fg_iou_mean"] <= 100
     assert "## Saliency on the eval images" in spread.stdout and (tmp_path / "tables.md").exists()
     rerun = run_cli(["bench/paper_tables.py", "--preset=tiny", f"--out={out}", "--tables=2",

@@ -147,7 +147,7 @@ def _voc_animals():
 
     python train_main.py --preset=voc_animals --stage=segmenter
     python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
-        --g2_repeats=2 --out=FILE.json          # BUILD_NOTES.md "voc_animals"
+        --repeats=2 --out=FILE.json             # BUILD_NOTES.md "voc_animals"
     """
     return Config(
         preset="voc_animals", num_classes=5,
