@@ -61,9 +61,9 @@ def worker_pool(workers):
     (a pool of another size, or one a dead worker broke, is replaced).
 
     The workers are started without the main script: a spawned process re-imports the script it
-    was started from, and train_main.py (like every command here) imports TensorFlow, which cost
-    each worker ~5 s of a core and a few hundred MB it never uses; the functions the workers run
-    (label_example, crf_labels, MB+) import only OpenCV, numpy and pydensecrf."""
+    was started from, and train_main.py (like every command here) imports TensorFlow and Keras
+    (2.2 s of a core and ~580 MB per worker, measured). The evaluation's CRF workers never need
+    them; the guide's labeller and MB+ import TensorFlow on their first photo (its decoder)."""
     pool = _POOL.get("pool")
     if pool is None or _POOL["workers"] != workers or pool._broken:
         if pool is not None:
