@@ -7,9 +7,10 @@
            quality on the eval images for the net and MB+ (§5.1)
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
-  beyond   test-time scales and flips, a DeepLab-v3+ segmenter, a self-training round,
-           each on the paper's G2 row and all together, against the same segmenters on ground
-           truth; and TTA's gain and cost (ms per photo) for a few view sets
+  beyond   test-time views (segmenter, seeder, saliency net), a DeepLab-v3+ segmenter, a
+           self-training round, each on the paper's G2 row and v3+, round 2 and TTA together,
+           against the same segmenters on ground truth; and TTA's gain and cost (ms per photo)
+           for a few view sets
 
   python bench/paper_tables.py --preset=voc_animals --tables=2 --guides=seeds,g0,g2,oracle,gt \
       --repeats=2 --out=FILE.json           # real photos, 5 classes: BUILD_NOTES.md "voc_animals"
@@ -67,10 +68,12 @@ TTA_DEFAULT = ("evaluate.tta.flip=true",)
 V3PLUS = ("segmenter.net.head=deeplab_v3plus", "segmenter.net.output_stride=16", "segmenter.net.head_units=64")
 ROUND2 = ("self_training.rounds=2",)
 SEED_TTA = ("guide.seed_tta.flip=true",)  # the seeder's class maps with their mirror view, in the guide
+SALIENCY_SCALES = ("guide.saliency_tta.scales=0.75,1,1.25",)  # the saliency net at three scales, in the guide
 BEYOND_ROWS = (
     ("paper G2", "g2", ()),
     ("+ TTA (flip)", "g2", TTA_DEFAULT),
     ("+ seed TTA (flip)", "g2", SEED_TTA),
+    ("+ saliency TTA (0.75, 1, 1.25)", "g2", SALIENCY_SCALES),
     ("+ DeepLab-v3+", "g2", V3PLUS),
     ("+ self-training round 2", "g2", ROUND2),
     ("all three", "g2", V3PLUS + ROUND2 + TTA_DEFAULT),

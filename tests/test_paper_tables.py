@@ -112,6 +112,7 @@ def test_beyond_rows_read_against_the_same_segmenter_on_ground_truth():
     self-training round) aside."""
     tables = _paper_tables()
     expected = {"paper G2": "gt", "+ TTA (flip)": "gt + TTA", "+ seed TTA (flip)": "gt",
+                "+ saliency TTA (0.75, 1, 1.25)": "gt",
                 "+ DeepLab-v3+": "gt + DeepLab-v3+",
                 "+ self-training round 2": "gt", "all three": "gt + DeepLab-v3+ + TTA"}
     rows = {name: overrides for name, guide, overrides in tables.BEYOND_ROWS if guide == "g2"}
