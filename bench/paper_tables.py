@@ -302,6 +302,8 @@ def main():
     parser.add_argument("--override", action="append", default=[], help="section.field=value, repeatable")
     args = parser.parse_args()
     args.workdir = args.workdir or os.path.join("runs", f"paper_tables-{args.preset}")
+    if args.repeats < 1:
+        parser.error(f"--repeats={args.repeats}: train each segmenter at least once (1 or more)")
     requested = args.guides.split(",")
     if set(requested) - set(GUIDES):
         parser.error(f"--guides: unknown {sorted(set(requested) - set(GUIDES))}; choose from {GUIDES}")

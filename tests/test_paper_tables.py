@@ -118,3 +118,13 @@ def test_beyond_rows_read_against_the_same_segmenter_on_ground_truth():
     rows = {name: overrides for name, guide, overrides in tables.BEYOND_ROWS if guide == "g2"}
     assert {name: tables.same_segmenter_gt(overrides) for name, overrides in rows.items()} == expected
     assert [name for name, *_ in tables.TTA_SETS][0] == "1"  # the single view every cost divides by
+
+
+def test_repeats_below_one_are_refused(monkeypatch, capsys, tmp_path):
+    tables = _paper_tables()
+    monkeypatch.setattr("sys.argv", ["paper_tables.py", f"--out={tmp_path / 't.json'}", "--repeats=0"])
+    with pytest.raises(SystemExit) as exit_info:
+        tables.main()
+    assert exit_info.value.code == 2
+    assert "--repeats=0: train each segmenter at least once" in capsys.readouterr().err
+    assert not (tmp_path / "t.json").exists()
