@@ -168,4 +168,4 @@ def test_seeder_class_maps_average_the_views_on_the_base_grid(backbone, scales):
     assert np.abs(expected).max() > 1e-3
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
     single = seeder_maps_fn(net, 60)(image[None]).numpy()[0]
-    np.testing.assert_allclose(single, base, rtol=1e-3, atol=1e-6)  # the plain network (graph vs eager)
+    np.testing.assert_allclose(single, base, rtol=1e-3, atol=1e-4 * np.abs(base).max())  # plain network, graph vs eager
