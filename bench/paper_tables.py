@@ -8,7 +8,8 @@
   Table 4  CRF variants (supp. C, Tables 4-5): crf-seed / crf-loss / crf-postproc with the SEC (v1)
            and DeepLab (v2) parameters, on GAP-HighRes and GAP-ROI seeds, against G2
   beyond   test-time views (segmenter, seeder, saliency net), a DeepLab-v3+ segmenter, a
-           self-training round, each on the paper's G2 row and v3+, round 2 and TTA together,
+           self-training round, each on the paper's G2 row; round 2 with TTA (the two that gain)
+           and v3+, round 2 and TTA together,
            against the same segmenters on ground truth; and TTA's gain and cost (ms per photo)
            for a few view sets
 
@@ -76,6 +77,7 @@ BEYOND_ROWS = (
     ("+ saliency TTA (0.75, 1, 1.25)", "g2", SALIENCY_SCALES),
     ("+ DeepLab-v3+", "g2", V3PLUS),
     ("+ self-training round 2", "g2", ROUND2),
+    ("+ self-training round 2 + TTA (flip)", "g2", ROUND2 + TTA_DEFAULT),
     ("all three", "g2", V3PLUS + ROUND2 + TTA_DEFAULT),
     ("gt", "gt", ()),
     ("gt + TTA", "gt", TTA_DEFAULT),

@@ -30,6 +30,15 @@ def pytest_itemcollected(item):
         item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
+def bench_module(name):
+    """bench/<name>.py imported as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "bench", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def shared_path(*parts):
     """A path under ../shared/data; if it is absent, a skip saying so, or under CI=true a failure
     (CI must not pass by skipping the tests on real data)."""

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import run_cli
+from conftest import bench_module, run_cli
 from tfguided.data import imageio
 from tfguided.eval import plots
 
@@ -67,11 +67,7 @@ def test_step_lists_must_increase():
 def test_stored_curves_of_another_run_are_refused_not_extended(tmp_path):
     """An existing --out is extended only if it holds the same preset and overrides; a stored
     point is kept, a new one goes in its place by steps."""
-    import importlib.util
-    from conftest import REPO
-    spec = importlib.util.spec_from_file_location("learning_curves", os.path.join(REPO, ARGS[0]))
-    curves = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(curves)
+    curves = bench_module("learning_curves")
     stored = tmp_path / "curves.json"
     stored.write_text(json.dumps({"preset": "tiny", "overrides": ["seeder.train.steps=10"],
                                   "seeder": [{"steps": 10, "val_map": 50.0}]}))

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import run_cli
+from conftest import bench_module, run_cli
 from tfguided.data import imageio
 from tfguided.eval import plots
 
@@ -58,7 +58,7 @@ def test_tables_1_and_4_have_every_row_figure_3_and_the_deltas(tmp_path, monkeyp
     """Tables 1 and 4 assembled by the script from their stages' results. The stages stand in
     (the seed evaluation of every seeder and the CRF variants are trained in test_end_to_end):
     each row must ask for its own settings and read the column the paper reports."""
-    tables = _paper_tables()
+    tables = bench_module("paper_tables")
     asked = []
 
     def ensure(ctx, stage, log):
@@ -97,31 +97,23 @@ def test_tables_1_and_4_have_every_row_figure_3_and_the_deltas(tmp_path, monkeyp
     assert "## Table 1: seeders" in markdown and "## Table 4" in markdown and markdown.count("| gap_roi") == 1 + 3
 
 
-def _paper_tables():
-    import importlib.util
-    from conftest import REPO
-    spec = importlib.util.spec_from_file_location("paper_tables", os.path.join(REPO, "bench", "paper_tables.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_beyond_rows_read_against_the_same_segmenter_on_ground_truth():
     """`--tables=beyond` (a benchmark: several segmenters): each row's % of full supervision
     divides by the gt row with its segmenter and views, the guide's making (seed views, the
     self-training round) aside."""
-    tables = _paper_tables()
+    tables = bench_module("paper_tables")
     expected = {"paper G2": "gt", "+ TTA (flip)": "gt + TTA", "+ seed TTA (flip)": "gt",
                 "+ saliency TTA (0.75, 1, 1.25)": "gt",
                 "+ DeepLab-v3+": "gt + DeepLab-v3+",
-                "+ self-training round 2": "gt", "all three": "gt + DeepLab-v3+ + TTA"}
+                "+ self-training round 2": "gt", "+ self-training round 2 + TTA (flip)": "gt + TTA",
+                "all three": "gt + DeepLab-v3+ + TTA"}
     rows = {name: overrides for name, guide, overrides in tables.BEYOND_ROWS if guide == "g2"}
     assert {name: tables.same_segmenter_gt(overrides) for name, overrides in rows.items()} == expected
     assert [name for name, *_ in tables.TTA_SETS][0] == "1"  # the single view every cost divides by
 
 
 def test_repeats_below_one_are_refused(monkeypatch, capsys, tmp_path):
-    tables = _paper_tables()
+    tables = bench_module("paper_tables")
     monkeypatch.setattr("sys.argv", ["paper_tables.py", f"--out={tmp_path / 't.json'}", "--repeats=0"])
     with pytest.raises(SystemExit) as exit_info:
         tables.main()

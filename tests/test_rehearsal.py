@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import run_cli, shared_path
+from conftest import bench_module, run_cli, shared_path
 
 
 def _small_saliency_set(out, images=6):
@@ -47,14 +47,8 @@ def test_rehearsal_runs_every_stage_in_its_own_process_and_reports(tmp_path):
 
 def test_flops_of_a_convolution_by_hand():
     """8 x 8 x 3 -> 4 channels, 3x3 'same', no bias: 8*8*4 outputs x 27 multiply-adds x 2."""
-    import importlib.util
-    import os
-
     import keras
-    from conftest import REPO
-    spec = importlib.util.spec_from_file_location("rehearsal", os.path.join(REPO, "bench", "rehearsal.py"))
-    rehearsal = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rehearsal)
+    rehearsal = bench_module("rehearsal")
     inputs = keras.Input((None, None, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs))
     assert rehearsal.forward_gflops(model, 8) * 1e9 == 2 * 8 * 8 * 4 * 27
