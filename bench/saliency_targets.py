@@ -41,7 +41,9 @@ cli.import_tensorflow_quietly()
 
 from tfguided import configs, files  # noqa: E402
 from tfguided.data import labelmap, records  # noqa: E402
-from tfguided.sources.boxes import SALIENCY_CLASSES  # noqa: E402
+from tfguided.eval import metrics  # noqa: E402
+from tfguided.saliency import grabcut  # noqa: E402
+from tfguided.sources import boxes as box_sets  # noqa: E402
 from tfguided.stages import pipeline  # noqa: E402
 from tfguided.stages.context import Context  # noqa: E402
 from tfguided.train.strategy import configure_cpu_threads  # noqa: E402
@@ -51,19 +53,19 @@ VARIANTS = ("grabcut", "grabcut_undecided", "box", "grabcut_extra")
 
 def box_mask(shape, boxes):
     """bool [H, W]: the mean of the example's boxes (inclusive pixels), as GrabCut was given it."""
-    left, top, right, bottom = np.round(np.asarray(boxes).reshape(-1, 4).mean(axis=0)).astype(int)
+    left, top, right, bottom = np.round(grabcut.mean_box(boxes)).astype(int)
     mask = np.zeros(shape, bool)
     mask[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
     return mask
 
 
-def remade_mask(variant, grabcut, box):
-    """uint8 [H, W] saliency target of `variant` from the stored GrabCut mask and the box."""
+def remade_mask(variant, segment, box):
+    """uint8 [H, W] saliency target of `variant` from the stored GrabCut segment and the box."""
     if variant == "grabcut_undecided":
-        return np.where(grabcut, 1, np.where(box, labelmap.IGNORE, 0)).astype(np.uint8)
+        return np.where(segment, 1, np.where(box, labelmap.IGNORE, 0)).astype(np.uint8)
     if variant == "box":
         return box.astype(np.uint8)
-    return grabcut.astype(np.uint8)
+    return segment.astype(np.uint8)
 
 
 def variant_examples(variant, saliency_dir, extra_dir):
@@ -72,8 +74,8 @@ def variant_examples(variant, saliency_dir, extra_dir):
     out = []
     for source in sources:
         for ex in records.iterate_numpy(source, "train"):
-            grabcut = labelmap.decode_label_png(ex["mask"]) > 0
-            mask = remade_mask(variant, grabcut, box_mask(grabcut.shape, ex["boxes"]))
+            segment = labelmap.decode_label_png(ex["mask"]) > 0
+            mask = remade_mask(variant, segment, box_mask(segment.shape, ex["boxes"]))
             out.append(records.Example(id=ex["id"].decode(), image=ex["image"], height=int(ex["height"]),
                                        width=int(ex["width"]), mask=labelmap.encode_index_png(mask),
                                        boxes=tuple(ex["boxes"].reshape(-1))))
@@ -81,18 +83,16 @@ def variant_examples(variant, saliency_dir, extra_dir):
 
 
 def write_variant_set(out_dir, variant, examples):
-    """The variant's saliency set in `out_dir` (written once, atomically)."""
-    if os.path.exists(os.path.join(out_dir, records.MANIFEST)):
-        return
-    with records.replaced_directory(out_dir) as staging:
-        split = records.write_split(staging, "train", examples, len(examples), 500)
-        records.write_manifest(staging, "msra", {"train": split}, 1, SALIENCY_CLASSES,
-                               {"role": "saliency", "saliency_targets": variant})
+    """The variant's saliency set in `out_dir` (written once, atomically, as the converters do)."""
+    if not os.path.exists(os.path.join(out_dir, records.MANIFEST)):
+        box_sets.write_saliency_set(out_dir, "msra", examples, len(examples), 500, {"saliency_targets": variant},
+                                    verbose=False)
 
 
 def mask_scores(examples, masks_dir):
-    """Mean per-photo IoU, precision and recall (percent) of the examples' masks (255 not counted)
-    against the objects of their label PNGs, for the photos that have one."""
+    """Mean per-photo IoU, precision and recall (percent) of the examples' masks against the
+    objects of their label PNGs, for the photos that have one: Table 2's supervision counts
+    (metrics.guide_quality_counts) with the undecided pixels (255) left out on both sides."""
     scores = []
     for ex in examples:
         path = os.path.join(masks_dir, ex.id + ".png")
@@ -100,10 +100,10 @@ def mask_scores(examples, masks_dir):
             continue
         mask = labelmap.decode_label_png(ex.mask)
         objects = cv2.resize(labelmap.read_label_png(path), mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
-        valid = (objects != labelmap.IGNORE) & (mask != labelmap.IGNORE)
-        fg, predicted = (objects > 0) & valid, (mask == 1) & valid
-        tp, fp, fn = (predicted & fg).sum(), (predicted & ~fg).sum(), (~predicted & fg).sum()
-        scores.append((tp / max(tp + fp + fn, 1), tp / max(tp + fp, 1), tp / max(tp + fn, 1)))
+        void = (objects == labelmap.IGNORE) | (mask == labelmap.IGNORE)
+        tp, predicted, actual = metrics.guide_quality_counts(
+            np.where(void, labelmap.IGNORE, objects > 0), np.where(void, labelmap.IGNORE, mask))[:3]
+        scores.append((tp / max(predicted + actual - tp, 1), tp / max(predicted, 1), tp / max(actual, 1)))
     if not scores:
         return {}
     iou, precision, recall = 100 * np.mean(scores, axis=0)
@@ -126,10 +126,10 @@ def run_variant(args, cfg, base, variant):
     for fraction in args.fractions:
         ctx = Context(configs.override(cfg, [f"guide.saliency_fraction={fraction}"]), folder, data_dir, args.strategy)
         guide = pipeline.ensure(ctx, "guide", print)
-        row["saliency_seconds"] = ctx.results("saliency")["seconds"]
         row["guides"].append({"fraction": fraction, "pseudo_label_miou": guide.get("pseudo_label_miou"),
                               "val_fg_iou": guide.get("val_saliency_net_fg_iou_mean"),
                               "train_fg_iou": guide.get("saliency_fg_iou_mean")})
+    row["saliency_seconds"] = ctx.results("saliency")["seconds"]
     return row
 
 
